@@ -1,0 +1,145 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/tfrun/tfrun/config"
+	"github.com/tfrun/tfrun/infer"
+	"github.com/tfrun/tfrun/models"
+	"github.com/tfrun/tfrun/train"
+	"github.com/urfave/cli/v2"
+)
+
+func benchCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "bench",
+		Usage:     "time a train step and an inference batch of a zoo model",
+		UsageText: "tfrun bench --model convnet --batch 128 --input 28x28x1 [--json]",
+		Description: "Runs one warm-up, then --repeats timed train steps (Adam) and inference batches on random data, " +
+			"and reports the medians and GFLOP/s (2 FLOPs per multiply-accumulate; a train step counts 3 forward passes). " +
+			"Compare with PyTorch: python3 scripts/bench/torch_peer.py --model convnet --batch 128 --input 28x28x1 --ours OURS.json",
+		Flags: append([]cli.Flag{
+			&cli.StringFlag{Name: "model", Usage: "zoo model: " + strings.Join(models.ZooNames(), ", "), Required: true},
+			&cli.IntFlag{Name: "batch", Value: 32, Usage: "batch size"},
+			&cli.StringFlag{Name: "input", Value: "28x28x1", Usage: "input shape HxWxC"},
+			&cli.IntFlag{Name: "classes", Value: 10, Usage: "output classes"},
+			&cli.IntFlag{Name: "repeats", Value: 5, Usage: "timed repetitions"},
+			&cli.BoolFlag{Name: "json", Usage: "print a JSON object"},
+		}, engineFlags()...),
+		Action: runBench,
+	}
+}
+
+type benchResult struct {
+	Model           string  `json:"model"`
+	Engine          string  `json:"engine"`
+	Batch           int     `json:"batch"`
+	Input           []int   `json:"input"`
+	Threads         int     `json:"threads"`
+	Params          int64   `json:"params"`
+	TrainStepMS     float64 `json:"train_step_ms"`
+	InferenceMS     float64 `json:"inference_ms"`
+	TrainGFLOPS     float64 `json:"train_gflops"`
+	InferenceGFLOPS float64 `json:"inference_gflops"`
+}
+
+func runBench(c *cli.Context) error {
+	shape, err := parseShape(c.String("input"))
+	if err != nil {
+		return err
+	}
+	batch, repeats := c.Int("batch"), c.Int("repeats")
+	if batch <= 0 || repeats <= 0 {
+		return fmt.Errorf("--batch and --repeats must be > 0")
+	}
+	m, err := models.FromZoo(c.String("model"), shape, c.Int("classes"))
+	if err != nil {
+		return err
+	}
+	backend, err := newBackend(c, config.Engine{})
+	if err != nil {
+		return err
+	}
+	defer backend.Finalize()
+	ctx := context.New()
+	m.Init(ctx, 1)
+	rng := rand.New(rand.NewPCG(1, 2))
+	xs := make([]float32, batch*product(shape))
+	for i := range xs {
+		xs[i] = rng.Float32()
+	}
+	ys := make([]int32, batch)
+	for i := range ys {
+		ys[i] = int32(rng.IntN(c.Int("classes")))
+	}
+	x := tensors.FromFlatDataAndDimensions(xs, append([]int{batch}, shape...)...)
+	y := tensors.FromFlatDataAndDimensions(ys, batch)
+	f := &train.Fitter{Backend: backend, Model: m, Ctx: ctx, Opts: config.Defaults().Train}
+	trainMS, err := median(repeats, func() error { _, _, err := f.Step(x, y); return err })
+	if err != nil {
+		return err
+	}
+	r, err := infer.NewRunner(backend, m, ctx)
+	if err != nil {
+		return err
+	}
+	inferMS, err := median(repeats, func() error { _, err := r.Predict(xs, batch); return err })
+	if err != nil {
+		return err
+	}
+	flops := 2 * float64(m.MACs()) * float64(batch)
+	threads := c.Int("threads")
+	if threads == 0 {
+		threads = runtime.NumCPU()
+	}
+	res := benchResult{Model: m.Name, Engine: backend.Name(), Batch: batch, Input: shape, Threads: threads,
+		Params: m.ParamCount(), TrainStepMS: trainMS, InferenceMS: inferMS,
+		TrainGFLOPS: 3 * flops / trainMS / 1e6, InferenceGFLOPS: flops / inferMS / 1e6}
+	if c.Bool("json") {
+		return json.NewEncoder(os.Stdout).Encode(res)
+	}
+	fmt.Printf("%s batch %d input %v on %s (%d threads)\n", res.Model, batch, shape, res.Engine, threads)
+	fmt.Printf("train step  %9.1f ms  %6.2f GFLOP/s\n", trainMS, res.TrainGFLOPS)
+	fmt.Printf("inference   %9.1f ms  %6.2f GFLOP/s\n", inferMS, res.InferenceGFLOPS)
+	return nil
+}
+
+// median times fn once to warm up (graph compilation), then repeats times.
+func median(repeats int, fn func() error) (float64, error) {
+	if err := fn(); err != nil {
+		return 0, err
+	}
+	ms := make([]float64, repeats)
+	for i := range ms {
+		start := time.Now()
+		if err := fn(); err != nil {
+			return 0, err
+		}
+		ms[i] = float64(time.Since(start).Microseconds()) / 1000
+	}
+	slices.Sort(ms)
+	return ms[repeats/2], nil
+}
+
+func parseShape(s string) ([]int, error) {
+	parts := strings.Split(s, "x")
+	shape := make([]int, len(parts))
+	for i, p := range parts {
+		n, err := strconv.Atoi(p)
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("--input %q: want a shape like 28x28x1", s)
+		}
+		shape[i] = n
+	}
+	return shape, nil
+}

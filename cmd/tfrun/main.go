@@ -1,0 +1,37 @@
+// Command tfrun trains and runs deep-learning models on imagery.
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+)
+
+func main() {
+	if err := app().Run(os.Args); err != nil {
+		// One line, so that batch logs stay greppable: errors already name
+		// the file and the problem.
+		fmt.Fprintln(os.Stderr, "tfrun: "+strings.ReplaceAll(err.Error(), "\n", "; "))
+		os.Exit(2)
+	}
+}
+
+func app() *cli.App {
+	return &cli.App{
+		Name:  "tfrun",
+		Usage: "train and run deep-learning models on imagery",
+		Description: "tfrun trains the course's models (MNIST digits first) on the embedded pure-Go engine, " +
+			"or on XLA through a PJRT plugin, saves them as folders, and evaluates and predicts with them.\n" +
+			"Exit status: 0 on success, 2 on any error (bad input, bad config, engine failure).",
+		HideHelpCommand: true,
+		Commands: []*cli.Command{
+			trainCommand(),
+			evalCommand(),
+			predictCommand(),
+			benchCommand(),
+			summaryCommand(),
+		},
+	}
+}

@@ -1,0 +1,150 @@
+package main
+
+import (
+	"fmt"
+
+	"path/filepath"
+
+	"github.com/tfrun/tfrun/config"
+	"github.com/tfrun/tfrun/infer"
+	"github.com/tfrun/tfrun/inputs"
+	"github.com/tfrun/tfrun/modeldir"
+	"github.com/urfave/cli/v2"
+)
+
+func predictCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "predict",
+		Usage:     "predict the class of images or arrays with a saved model",
+		UsageText: "tfrun predict --model runs/mlp --input digit_3.jpg [--input more.png ...]\n   tfrun predict --model runs/mlp --input X.npy --out Y.npy",
+		Description: "Inputs are PNG, JPEG or TIFF images, or .npy arrays of examples [N, ...], with raw values (0-255 for 8-bit images): " +
+			"the model's saved preprocessing is applied. Colour images are turned to grey for one-channel models. " +
+			"Prints one line per example: input, class, probability. With --out, writes the probabilities [N, classes] as float32 .npy.",
+		Flags: append([]cli.Flag{
+			&cli.StringFlag{Name: "model", Aliases: []string{"m"}, Usage: "model folder written by tfrun train", Required: true},
+			&cli.StringSliceFlag{Name: "input", Aliases: []string{"i"}, Usage: "image or .npy file (repeatable)", Required: true},
+			&cli.StringFlag{Name: "out", Usage: "write the probabilities to this .npy file"},
+			&cli.IntFlag{Name: "batch", Value: 256, Usage: "examples per engine call"},
+			&cli.BoolFlag{Name: "invert", Usage: "invert 8-bit images (255 - value) first: photos of dark ink on light paper, for models trained on light-on-dark MNIST"},
+		}, engineFlags()...),
+		Action: runPredict,
+	}
+}
+
+type example struct {
+	label string
+	data  []float32
+}
+
+func runPredict(c *cli.Context) error {
+	if c.Int("batch") <= 0 {
+		return fmt.Errorf("--batch must be > 0")
+	}
+	ld, err := modeldir.Load(c.String("model"))
+	if err != nil {
+		return err
+	}
+	in := ld.Model.Input.Shape
+	var exs []example
+	for _, path := range c.StringSlice("input") {
+		got, err := readExamples(path, in, c.Bool("invert"))
+		if err != nil {
+			return err
+		}
+		exs = append(exs, got...)
+	}
+	backend, err := newBackend(c, config.Engine{})
+	if err != nil {
+		return err
+	}
+	defer backend.Finalize()
+	r, err := infer.NewRunner(backend, ld.Model, ld.Ctx)
+	if err != nil {
+		return err
+	}
+	probs := make([]float32, 0, len(exs)*r.Classes())
+	bs := c.Int("batch")
+	for from := 0; from < len(exs); from += bs {
+		part := exs[from:min(from+bs, len(exs))]
+		var x []float32
+		for _, e := range part {
+			x = append(x, e.data...)
+		}
+		ld.Meta.Preprocess.Apply(x)
+		p, err := r.Predict(x, len(part))
+		if err != nil {
+			return err
+		}
+		probs = append(probs, p...)
+	}
+	if out := c.String("out"); out != "" {
+		if err := inputs.SaveNPY(out, &inputs.Array{Shape: []int{len(exs), r.Classes()}, Data: probs}); err != nil {
+			return err
+		}
+	}
+	k := r.Classes()
+	for i, e := range exs {
+		row := probs[i*k : (i+1)*k]
+		best := 0
+		for j := range row {
+			if row[j] > row[best] {
+				best = j
+			}
+		}
+		fmt.Printf("%s\t%d\t%.4f\n", e.label, best, row[best])
+	}
+	return nil
+}
+
+// readExamples turns one input file into examples of the model's input
+// shape: an image is one example, an array [N, ...] is N.
+func readExamples(path string, want []int, invert bool) ([]example, error) {
+	a, err := inputs.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	if invert {
+		for i, v := range a.Data {
+			a.Data[i] = 255 - v
+		}
+	}
+	size := product(want)
+	if filepath.Ext(path) == ".npy" {
+		if len(a.Shape) < 2 || product(a.Shape[1:]) != size {
+			return nil, fmt.Errorf("%s: array of shape %v, want [N, %s] for this model", path, a.Shape, dimsString(want))
+		}
+		exs := make([]example, a.Shape[0])
+		for i := range exs {
+			exs[i] = example{label: fmt.Sprintf("%s[%d]", path, i), data: a.Data[i*size : (i+1)*size]}
+		}
+		return exs, nil
+	}
+	if len(want) == 3 && want[2] == 1 && len(a.Shape) == 3 && a.Shape[2] == 3 {
+		if a, err = inputs.ToGray(a); err != nil {
+			return nil, fmt.Errorf("%s: %v", path, err)
+		}
+	}
+	if !sameShape(a.Shape, want) {
+		return nil, fmt.Errorf("%s: image is %s, the model takes %s", path, dimsString(a.Shape), dimsString(want))
+	}
+	return []example{{label: path, data: a.Data}}, nil
+}
+
+func product(s []int) int {
+	p := 1
+	for _, d := range s {
+		p *= d
+	}
+	return p
+}
+
+func dimsString(s []int) string {
+	out := ""
+	for i, d := range s {
+		if i > 0 {
+			out += "×"
+		}
+		out += fmt.Sprint(d)
+	}
+	return out
+}

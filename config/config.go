@@ -1,0 +1,235 @@
+// Package config reads tfrun's YAML run configs. Unknown keys are errors:
+// a misspelt `learning_rat` must not silently train with the default.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/tfrun/tfrun/datasets"
+	"github.com/tfrun/tfrun/models"
+	"gopkg.in/yaml.v3"
+)
+
+// Config is one training run.
+type Config struct {
+	Model  models.Spec `yaml:"model"`
+	Data   Data        `yaml:"data"`
+	Train  Train       `yaml:"train"`
+	Engine Engine      `yaml:"engine,omitempty"`
+}
+
+// Data names where examples come from (see datasets.Load).
+type Data struct {
+	Train           string              `yaml:"train"`
+	Validation      string              `yaml:"validation,omitempty"`
+	ValidationSplit float64             `yaml:"validation_split,omitempty"`
+	Test            string              `yaml:"test,omitempty"`
+	Limit           int                 `yaml:"limit,omitempty"` // use only the first N training examples
+	Preprocess      datasets.Preprocess `yaml:"preprocess,omitempty"`
+}
+
+// Train holds the optimiser, schedule and callbacks, with Keras' names.
+type Train struct {
+	Optimizer     string         `yaml:"optimizer"`
+	LearningRate  float64        `yaml:"learning_rate"`
+	Momentum      float64        `yaml:"momentum,omitempty"`
+	BatchSize     int            `yaml:"batch_size"`
+	Epochs        int            `yaml:"epochs"`
+	Seed          uint64         `yaml:"seed"`
+	Checkpoint    *Checkpoint    `yaml:"checkpoint,omitempty"`
+	EarlyStopping *EarlyStopping `yaml:"early_stopping,omitempty"`
+	ReduceLR      *ReduceLR      `yaml:"reduce_lr,omitempty"`
+}
+
+// Checkpoint keeps the best model by a monitored quantity (Keras'
+// ModelCheckpoint with save_best_only).
+type Checkpoint struct {
+	Monitor string `yaml:"monitor"`
+}
+
+// EarlyStopping stops when the monitored quantity stops improving.
+type EarlyStopping struct {
+	Monitor  string  `yaml:"monitor"`
+	Patience int     `yaml:"patience"`
+	MinDelta float64 `yaml:"min_delta,omitempty"`
+}
+
+// ReduceLR multiplies the learning rate by Factor after Patience epochs
+// without improvement (Keras' ReduceLROnPlateau).
+type ReduceLR struct {
+	Monitor  string  `yaml:"monitor"`
+	Factor   float64 `yaml:"factor"`
+	Patience int     `yaml:"patience"`
+	MinLR    float64 `yaml:"min_lr,omitempty"`
+}
+
+// Engine selects the compute engine: "go" (embedded) or "xla" with a PJRT
+// plugin.
+type Engine struct {
+	Name    string `yaml:"name,omitempty"`
+	Plugin  string `yaml:"plugin,omitempty"`
+	Threads int    `yaml:"threads,omitempty"`
+}
+
+// Load reads a config file and applies `key.path=value` overrides.
+func Load(path string, sets []string) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %v", path, errors.Unwrap(err))
+	}
+	cfg, err := Parse(b, sets)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %v", path, err)
+	}
+	return cfg, nil
+}
+
+// Parse reads a config from YAML text and applies overrides.
+func Parse(text []byte, sets []string) (*Config, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(text, &doc); err != nil {
+		return nil, err
+	}
+	if doc.Kind == 0 {
+		return nil, fmt.Errorf("empty config")
+	}
+	root := doc.Content[0]
+	for _, s := range sets {
+		if err := set(root, s); err != nil {
+			return nil, err
+		}
+	}
+	var buf bytes.Buffer
+	if err := yaml.NewEncoder(&buf).Encode(root); err != nil {
+		return nil, err
+	}
+	dec := yaml.NewDecoder(&buf)
+	dec.KnownFields(true)
+	cfg := Defaults()
+	if err := dec.Decode(cfg); err != nil && err != io.EOF {
+		return nil, cleanYAMLError(err)
+	}
+	return cfg, cfg.validate()
+}
+
+// Defaults are Keras' own where Keras has one.
+func Defaults() *Config {
+	return &Config{Train: Train{Optimizer: "adam", LearningRate: 0.001, BatchSize: 32, Epochs: 1, Seed: 1}}
+}
+
+// cleanYAMLError keeps yaml.v3's message on one line: its type errors come
+// as a multi-line list.
+func cleanYAMLError(err error) error {
+	msg := strings.ReplaceAll(err.Error(), "\n ", ";")
+	msg = strings.TrimPrefix(msg, "yaml: unmarshal errors:;")
+	return errors.New(strings.TrimSpace(msg))
+}
+
+// set applies one `a.b.c=value` override to the YAML tree, creating the
+// mappings on its path; whether the key exists is left to the decoder, which
+// knows the schema.
+func set(root *yaml.Node, kv string) error {
+	key, val, ok := strings.Cut(kv, "=")
+	if !ok || key == "" {
+		return fmt.Errorf("--set %q: want key.path=value", kv)
+	}
+	var v yaml.Node
+	if err := yaml.Unmarshal([]byte(val), &v); err != nil {
+		return fmt.Errorf("--set %s: %v", key, err)
+	}
+	value := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Value: ""}
+	if v.Kind != 0 {
+		value = v.Content[0]
+	}
+	node := root
+	parts := strings.Split(key, ".")
+	for i, p := range parts {
+		if node.Kind != yaml.MappingNode {
+			return fmt.Errorf("--set %s: %s is not a mapping", key, strings.Join(parts[:i], "."))
+		}
+		var next *yaml.Node
+		for j := 0; j+1 < len(node.Content); j += 2 {
+			if node.Content[j].Value == p {
+				next = node.Content[j+1]
+				if i == len(parts)-1 {
+					node.Content[j+1] = value
+				}
+				break
+			}
+		}
+		if i == len(parts)-1 {
+			if next == nil {
+				node.Content = append(node.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: p}, value)
+			}
+			return nil
+		}
+		if next == nil {
+			next = &yaml.Node{Kind: yaml.MappingNode}
+			node.Content = append(node.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: p}, next)
+		}
+		node = next
+	}
+	return nil
+}
+
+// Optimizers are the names train.optimizer accepts.
+var Optimizers = []string{"adam", "rmsprop", "sgd"}
+
+func (c *Config) validate() error {
+	t := c.Train
+	known := false
+	for _, o := range Optimizers {
+		known = known || t.Optimizer == o
+	}
+	switch {
+	case !known:
+		return fmt.Errorf("train.optimizer: unknown optimizer %q (known: %s)", t.Optimizer, strings.Join(Optimizers, ", "))
+	case t.LearningRate <= 0:
+		return fmt.Errorf("train.learning_rate must be > 0, got %g", t.LearningRate)
+	case t.Momentum < 0 || t.Momentum >= 1:
+		return fmt.Errorf("train.momentum must be in [0, 1), got %g", t.Momentum)
+	case t.BatchSize <= 0:
+		return fmt.Errorf("train.batch_size must be > 0, got %d", t.BatchSize)
+	case t.Epochs <= 0:
+		return fmt.Errorf("train.epochs must be > 0, got %d", t.Epochs)
+	case c.Data.Train == "":
+		return fmt.Errorf("data.train is not set")
+	case c.Data.Validation != "" && c.Data.ValidationSplit != 0:
+		return fmt.Errorf("give data.validation or data.validation_split, not both")
+	}
+	for _, m := range []string{monitor(t.Checkpoint), monitor(t.EarlyStopping), monitor(t.ReduceLR)} {
+		if m != "" && !strings.HasPrefix(m, "val_") && m != "loss" && m != "accuracy" {
+			return fmt.Errorf("unknown monitor %q (use loss, accuracy, val_loss or val_accuracy)", m)
+		}
+		if strings.HasPrefix(m, "val_") && c.Data.Validation == "" && c.Data.ValidationSplit == 0 {
+			return fmt.Errorf("monitor %q needs data.validation or data.validation_split", m)
+		}
+	}
+	if r := t.ReduceLR; r != nil && (r.Factor <= 0 || r.Factor >= 1) {
+		return fmt.Errorf("train.reduce_lr.factor must be in (0, 1), got %g", r.Factor)
+	}
+	return nil
+}
+
+func monitor(cb any) string {
+	switch c := cb.(type) {
+	case *Checkpoint:
+		if c != nil {
+			return c.Monitor
+		}
+	case *EarlyStopping:
+		if c != nil {
+			return c.Monitor
+		}
+	case *ReduceLR:
+		if c != nil {
+			return c.Monitor
+		}
+	}
+	return ""
+}

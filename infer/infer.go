@@ -1,0 +1,123 @@
+// Package infer runs trained models: class probabilities for batches of
+// inputs, and evaluation against labels.
+package infer
+
+import (
+	"fmt"
+
+	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/gomlx/pkg/core/graph"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/tfrun/tfrun/datasets"
+	"github.com/tfrun/tfrun/metrics"
+	"github.com/tfrun/tfrun/models"
+	"github.com/tfrun/tfrun/tfgraph/nn"
+)
+
+// Runner holds compiled inference graphs of one model; graphs are compiled
+// once per batch shape and reused.
+type Runner struct {
+	model    *models.Model
+	classes  int
+	predict  *context.Exec
+	evaluate *context.Exec
+}
+
+// NewRunner prepares inference for a model whose variables are in ctx.
+func NewRunner(backend backends.Backend, m *models.Model, ctx *context.Context) (*Runner, error) {
+	r := &Runner{model: m, classes: m.Output.Shape[len(m.Output.Shape)-1]}
+	var err error
+	r.predict, err = context.NewExec(backend, ctx, func(ctx *context.Context, x *graph.Node) *graph.Node {
+		return m.Forward(ctx, x, false)
+	})
+	if err != nil {
+		return nil, err
+	}
+	r.evaluate, err = context.NewExec(backend, ctx, func(ctx *context.Context, x, y *graph.Node) []*graph.Node {
+		logits := m.Forward(ctx, x, true)
+		n := float64(x.Shape().Dimensions[0])
+		return []*graph.Node{graph.MulScalar(nn.SparseCrossEntropy(logits, y), n), graph.ArgMax(logits, -1, y.DType())}
+	})
+	return r, err
+}
+
+// Classes is the length of the model's output vector.
+func (r *Runner) Classes() int { return r.classes }
+
+// Predict returns the model's output for n examples of the model's input
+// shape, as [n, classes] row-major.
+func (r *Runner) Predict(x []float32, n int) ([]float32, error) {
+	in := r.model.Input.Shape
+	if want := n * size(in); len(x) != want {
+		return nil, fmt.Errorf("predict: %d values for %d examples of shape %v (want %d)", len(x), n, in, want)
+	}
+	t := tensors.FromFlatDataAndDimensions(x, append([]int{n}, in...)...)
+	defer t.FinalizeAll()
+	out, err := r.predict.Exec(t)
+	if err != nil {
+		return nil, err
+	}
+	defer out[0].FinalizeAll()
+	return tensors.CopyFlatData[float32](out[0])
+}
+
+// Eval is the outcome of evaluating on labelled data.
+type Eval struct {
+	Loss      float64
+	Confusion *metrics.Confusion
+}
+
+// Evaluate runs the model over data in batches and accumulates the mean
+// loss and the confusion matrix.
+func (r *Runner) Evaluate(data *datasets.Arrays, batch int) (*Eval, error) {
+	if !equal(data.Shape, r.model.Input.Shape) {
+		return nil, fmt.Errorf("evaluate: examples of shape %v, the model takes %v", data.Shape, r.model.Input.Shape)
+	}
+	ev := &Eval{Confusion: metrics.NewConfusion(r.classes)}
+	for from := 0; from < data.N; from += batch {
+		part := data.Range(from, min(from+batch, data.N))
+		x := tensors.FromFlatDataAndDimensions(part.X, append([]int{part.N}, part.Shape...)...)
+		y := tensors.FromFlatDataAndDimensions(part.Y, part.N)
+		out, err := r.evaluate.Exec(x, y)
+		x.FinalizeAll()
+		y.FinalizeAll()
+		if err != nil {
+			return nil, err
+		}
+		ev.Loss += float64(out[0].Value().(float32))
+		pred, err := tensors.CopyFlatData[int32](out[1])
+		out[0].FinalizeAll()
+		out[1].FinalizeAll()
+		if err != nil {
+			return nil, err
+		}
+		if err := ev.Confusion.Add(part.Y, pred); err != nil {
+			return nil, err
+		}
+	}
+	if data.N > 0 {
+		ev.Loss /= float64(data.N)
+	}
+	return ev, nil
+}
+
+func size(s []int) int {
+	p := 1
+	for _, d := range s {
+		p *= d
+	}
+	return p
+}
+
+func equal(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,291 @@
+// Package train fits models: the train step, the epoch loop with its
+// Keras-style callbacks (keep-best, early stopping, reduce-LR-on-plateau),
+// the per-epoch CSV log and the progress bar.
+package train
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/gomlx/pkg/core/graph"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/schollz/progressbar/v3"
+	"github.com/tfrun/tfrun/config"
+	"github.com/tfrun/tfrun/datasets"
+	"github.com/tfrun/tfrun/history"
+	"github.com/tfrun/tfrun/infer"
+	"github.com/tfrun/tfrun/models"
+	"github.com/tfrun/tfrun/tfgraph/nn"
+)
+
+// Fitter trains one model in one context.
+type Fitter struct {
+	Backend backends.Backend
+	Model   *models.Model
+	Ctx     *context.Context
+	Opts    config.Train
+	// Progress receives the progress bar and per-epoch lines; nil is quiet.
+	Progress io.Writer
+	// Save writes the model as it is now; it is called on each
+	// improvement of the checkpoint's monitor, or once at the end without one.
+	Save func(h *history.History) error
+	// EpochEnd runs after each epoch with the history so far (CSV log, plot).
+	EpochEnd func(h *history.History) error
+
+	step *context.Exec
+	eval *infer.Runner
+}
+
+// Step runs one training step on a batch and returns its mean loss and the
+// number of correct predictions.
+func (f *Fitter) Step(x, y *tensors.Tensor) (loss, correct float64, err error) {
+	if f.step == nil {
+		if f.step, err = f.buildStep(); err != nil {
+			return 0, 0, err
+		}
+	}
+	out, err := f.step.Exec(x, y)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer finalize(out)
+	return scalar(out[0]), scalar(out[1]), nil
+}
+
+func (f *Fitter) buildStep() (*context.Exec, error) {
+	opt, err := NewOptimizer(f.Opts.Optimizer, f.Opts.Momentum)
+	if err != nil {
+		return nil, err
+	}
+	LearningRate(f.Ctx, f.Opts.LearningRate)
+	return context.NewExec(f.Backend, f.Ctx, func(ctx *context.Context, x, y *graph.Node) []*graph.Node {
+		g := x.Graph()
+		ctx.SetTraining(g, true)
+		logits := f.Model.Forward(ctx, x, true)
+		loss := nn.SparseCrossEntropy(logits, y)
+		var vars []*context.Variable
+		var nodes []*graph.Node
+		for v := range ctx.IterVariables() {
+			if v.Trainable && v.InUseByGraph(g) {
+				vars = append(vars, v)
+				nodes = append(nodes, v.ValueGraph(g))
+			}
+		}
+		grads := graph.Gradient(loss, nodes...)
+		opt.Update(ctx, g, vars, grads)
+		return []*graph.Node{loss, nn.CorrectCount(logits, y)}
+	})
+}
+
+// Fit trains on train for the configured epochs, validating on val when it
+// is not nil, and returns the history.
+func (f *Fitter) Fit(train, val *datasets.Arrays) (*history.History, error) {
+	if err := f.Ctx.SetRNGStateFromSeed(int64(f.Opts.Seed)); err != nil {
+		return nil, err
+	}
+	lrVar := LearningRate(f.Ctx, f.Opts.LearningRate)
+	lr := f.Opts.LearningRate
+	h := &history.History{}
+	ck := newMonitor(monitorOf(f.Opts.Checkpoint), 0)
+	es := newMonitor("", 0)
+	if e := f.Opts.EarlyStopping; e != nil {
+		es = newMonitor(e.Monitor, e.MinDelta)
+	}
+	rl := newMonitor("", 0)
+	if r := f.Opts.ReduceLR; r != nil {
+		rl = newMonitor(r.Monitor, 0)
+	}
+	order := make([]int, train.N)
+	for i := range order {
+		order[i] = i
+	}
+	rng := rand.New(rand.NewPCG(f.Opts.Seed, 0x73687566))
+	bs := f.Opts.BatchSize
+	steps := (train.N + bs - 1) / bs
+	for epoch := 0; epoch < f.Opts.Epochs; epoch++ {
+		start := time.Now()
+		rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+		bar := f.bar(steps, fmt.Sprintf("epoch %d/%d", epoch+1, f.Opts.Epochs))
+		var lossSum, correct float64
+		for s := 0; s < steps; s++ {
+			idx := order[s*bs : min((s+1)*bs, train.N)]
+			x, y := Batch(train, idx)
+			l, c, err := f.Step(x, y)
+			x.FinalizeAll()
+			y.FinalizeAll()
+			if err != nil {
+				return h, err
+			}
+			if math.IsNaN(l) || math.IsInf(l, 0) {
+				return h, fmt.Errorf("epoch %d step %d: loss is %g; lower train.learning_rate", epoch+1, s+1, l)
+			}
+			lossSum += l * float64(len(idx))
+			correct += c
+			if bar != nil {
+				bar.Describe(fmt.Sprintf("epoch %d/%d loss %.4f acc %.4f", epoch+1, f.Opts.Epochs, lossSum/float64(min((s+1)*bs, train.N)), correct/float64(min((s+1)*bs, train.N))))
+				bar.Add(1)
+			}
+		}
+		if bar != nil {
+			bar.Finish()
+		}
+		rec := history.Record{Epoch: epoch, Values: map[string]float64{
+			"loss": lossSum / float64(train.N), "accuracy": correct / float64(train.N)}}
+		if val != nil {
+			if f.eval == nil {
+				var err error
+				if f.eval, err = infer.NewRunner(f.Backend, f.Model, f.Ctx); err != nil {
+					return h, err
+				}
+			}
+			ev, err := f.eval.Evaluate(val, bs)
+			if err != nil {
+				return h, err
+			}
+			rec.Values["val_loss"] = ev.Loss
+			rec.Values["val_accuracy"] = ev.Confusion.Accuracy()
+		}
+		if f.Opts.ReduceLR != nil {
+			rec.Values["lr"] = lr
+		}
+		h.Add(rec)
+		f.logEpoch(rec, time.Since(start))
+		if ck.improved(rec) && f.Save != nil {
+			if err := f.Save(h); err != nil {
+				return h, err
+			}
+		}
+		if f.EpochEnd != nil {
+			if err := f.EpochEnd(h); err != nil {
+				return h, err
+			}
+		}
+		if e := f.Opts.EarlyStopping; e != nil && !es.improved(rec) && es.wait >= e.Patience {
+			f.printf("early stopping: %s has not improved for %d epochs\n", e.Monitor, es.wait)
+			break
+		}
+		if r := f.Opts.ReduceLR; r != nil && !rl.improved(rec) && rl.wait >= r.Patience && lr > r.MinLR {
+			lr = math.Max(lr*r.Factor, r.MinLR)
+			if err := lrVar.SetValue(tensors.FromScalar(float32(lr))); err != nil {
+				return h, err
+			}
+			rl.wait = 0
+			f.printf("reduce_lr: %s has not improved for %d epochs, learning rate now %g\n", r.Monitor, r.Patience, lr)
+		}
+	}
+	if f.Opts.Checkpoint == nil && f.Save != nil {
+		return h, f.Save(h)
+	}
+	return h, nil
+}
+
+func monitorOf(c *config.Checkpoint) string {
+	if c == nil {
+		return ""
+	}
+	return c.Monitor
+}
+
+// monitor tracks the best value of one logged quantity.
+type monitor struct {
+	key      string
+	minDelta float64
+	best     float64
+	wait     int
+}
+
+func newMonitor(key string, minDelta float64) *monitor {
+	m := &monitor{key: key, minDelta: minDelta, best: math.Inf(1)}
+	if m.maximize() {
+		m.best = math.Inf(-1)
+	}
+	return m
+}
+
+func (m *monitor) maximize() bool { return strings.HasSuffix(m.key, "accuracy") }
+
+// improved records an epoch and tells whether it beat the best so far.
+// Without a key every epoch counts as an improvement.
+func (m *monitor) improved(r history.Record) bool {
+	if m.key == "" {
+		return true
+	}
+	v := r.Values[m.key]
+	better := v < m.best-m.minDelta
+	if m.maximize() {
+		better = v > m.best+m.minDelta
+	}
+	if better {
+		m.best, m.wait = v, 0
+		return true
+	}
+	m.wait++
+	return false
+}
+
+func (f *Fitter) bar(steps int, desc string) *progressbar.ProgressBar {
+	if f.Progress == nil {
+		return nil
+	}
+	return progressbar.NewOptions(steps,
+		progressbar.OptionSetWriter(f.Progress),
+		progressbar.OptionSetDescription(desc),
+		progressbar.OptionShowCount(),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionSetElapsedTime(true),
+		progressbar.OptionThrottle(200*time.Millisecond),
+		progressbar.OptionOnCompletion(func() { fmt.Fprintln(f.Progress) }),
+	)
+}
+
+func (f *Fitter) printf(format string, args ...any) {
+	if f.Progress != nil {
+		fmt.Fprintf(f.Progress, format, args...)
+	}
+}
+
+func (f *Fitter) logEpoch(r history.Record, took time.Duration) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "epoch %d/%d - %.1fs", r.Epoch+1, f.Opts.Epochs, took.Seconds())
+	for _, k := range []string{"loss", "accuracy", "val_loss", "val_accuracy", "lr"} {
+		if v, ok := r.Values[k]; ok {
+			fmt.Fprintf(&b, " - %s: %.4f", k, v)
+		}
+	}
+	f.printf("%s\n", b.String())
+}
+
+// Batch copies the examples at idx into input and label tensors.
+func Batch(a *datasets.Arrays, idx []int) (x, y *tensors.Tensor) {
+	sz := a.ExampleSize()
+	xs := make([]float32, 0, len(idx)*sz)
+	ys := make([]int32, 0, len(idx))
+	for _, i := range idx {
+		xs = append(xs, a.X[i*sz:(i+1)*sz]...)
+		ys = append(ys, a.Y[i])
+	}
+	dims := append([]int{len(idx)}, a.Shape...)
+	return tensors.FromFlatDataAndDimensions(xs, dims...), tensors.FromFlatDataAndDimensions(ys, len(idx))
+}
+
+func scalar(t *tensors.Tensor) float64 {
+	switch v := t.Value().(type) {
+	case float32:
+		return float64(v)
+	case float64:
+		return v
+	}
+	panic(fmt.Sprintf("train: want a float scalar, got %s", t.Shape()))
+}
+
+func finalize(ts []*tensors.Tensor) {
+	for _, t := range ts {
+		t.FinalizeAll()
+	}
+}
