@@ -15,12 +15,14 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
 
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/sbinet/npyio/npy"
 	"github.com/sbinet/npyio/npz"
 	"github.com/tfrun/tfrun/datasets"
 	"github.com/tfrun/tfrun/models"
@@ -170,7 +172,10 @@ func Load(dir string) (*Loaded, error) {
 	return &Loaded{Meta: meta, Model: m, Ctx: ctx}, nil
 }
 
-// readArray turns npyio's panics on malformed data into errors.
+// readArray reads one array of the archive. npyio's npy reader assumes each
+// Read fills its 4-byte buffer, which a deflate stream does not promise, so
+// the entry is read through fullReader; npyio's panics on malformed data
+// become errors.
 func readArray(r *npz.Reader, name string, ptr *[]float32) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
@@ -180,8 +185,21 @@ func readArray(r *npz.Reader, name string, ptr *[]float32) (err error) {
 	if r.Header(name) == nil {
 		return fmt.Errorf("missing from the archive")
 	}
-	return r.Read(name, ptr)
+	rc, err := r.Open(name)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	nr, err := npy.NewReader(fullReader{rc})
+	if err != nil {
+		return err
+	}
+	return nr.Read(ptr)
 }
+
+type fullReader struct{ r io.Reader }
+
+func (f fullReader) Read(p []byte) (int, error) { return io.ReadFull(f.r, p) }
 
 func sameShape(a, b []int) bool {
 	if len(a) != len(b) {

@@ -1,6 +1,9 @@
 // Package adapter provides tfrun's embedded compute backend: GoMLX's pure-Go
-// "simplego" backend wrapped so that the operations simplego lacks (or
-// implements too slowly) are composed from operations it does implement.
+// "simplego" backend (v0.26) wrapped so that the operations simplego lacks,
+// gets wrong or runs too slowly are composed from operations it does
+// implement: Pad, Reverse, SelectAndScatterMax/Min, BatchNorm (training,
+// inference, gradient), an im2col ConvGeneral, and Scatter{Sum,Max,Min} for
+// windows simplego misplaces.
 //
 // Ops are never translated: the adapter's Builder hands simplego's own Ops
 // around, so anything not overridden here behaves exactly like simplego.
@@ -8,8 +11,10 @@ package adapter
 
 import (
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/backends/simplego"
@@ -36,15 +41,18 @@ var _ backends.Backend = (*Backend)(nil)
 
 // New builds the adapter over a fresh simplego backend.
 //
-// config uses simplego's syntax (comma-separated, e.g. "parallelism=4,ops_sequential"),
-// with one difference: values of "parallelism" that make simplego v0.26 deadlock
-// are replaced by an equivalent safe setting (see sanitizeConfig).
+// config uses simplego's syntax (comma-separated, e.g. "parallelism=4"), but
+// settings under which simplego v0.26 deadlocks are avoided: parallelism=1
+// becomes simplego's inline single-threaded mode (parallelism=0), ops of a
+// graph run one after another (each still multi-threaded inside) unless the
+// worker pool is unbounded or disabled, and ops_parallel with a bounded pool
+// is an error.
 func New(config string) (backends.Backend, error) {
 	safe, err := sanitizeConfig(config)
 	if err != nil {
 		return nil, err
 	}
-	inner, err := simplego.New(safe)
+	inner, err := newQuietSimplego(safe)
 	if err != nil {
 		return nil, fmt.Errorf("adapter: creating simplego backend with config %q: %w", safe, err)
 	}
@@ -55,8 +63,8 @@ func New(config string) (backends.Backend, error) {
 	return &Backend{Backend: inner, config: safe, caps: caps}, nil
 }
 
-// overriddenOps lists the ops the adapter implements itself; they are added to
-// the advertised capabilities.
+// overriddenOps lists the ops the adapter implements (or fixes) itself; they
+// are added to the advertised capabilities.
 var overriddenOps = []backends.OpType{
 	backends.OpTypePad,
 	backends.OpTypeReverse,
@@ -66,27 +74,34 @@ var overriddenOps = []backends.OpType{
 	backends.OpTypeBatchNormForTraining,
 	backends.OpTypeBatchNormForInference,
 	backends.OpTypeBatchNormGradient,
+	backends.OpTypeScatterSum,
+	backends.OpTypeScatterMax,
+	backends.OpTypeScatterMin,
 }
 
 // sanitizeConfig rewrites the simplego config so it can never select a
 // deadlocking worker-pool setting.
 //
-// simplego's workers pool lets 2*parallelism goroutines run at once, and in
-// "parallel ops" execution every running op holds one of those slots while
-// its DotGeneral (or large unary op) blocks in WaitToStart for another slot.
-// With parallelism=1 two concurrent ops are enough to fill the pool and wait on
-// each other forever. parallelism=0 disables the pool instead (tasks run inline
-// in the caller), which is the intended single-threaded behaviour, so that is
-// what parallelism=1 is mapped to. For any finite parallelism the same nested
-// wait can exhaust the pool when enough independent ops become ready at once,
-// so unless the caller explicitly asked for "ops_parallel", ops are executed
-// sequentially: intra-op parallelism (the one that matters for DotGeneral)
-// is kept, and nested waits can no longer starve each other because the
-// executing goroutine does not hold a pool slot.
+// simplego's workers pool lets 2*parallelism goroutines run at once, and when
+// ops are executed in parallel every running op holds one of those slots
+// while its DotGeneral (or large unary op) blocks in WaitToStart for another
+// slot. With parallelism=1 four concurrent large DotGenerals already wait on
+// each other forever, and any bounded pool can be exhausted the same way by
+// enough independent ops (measured: parallelism=2 with 8 concurrent DotGenerals
+// under ops_parallel).
+//
+// So: parallelism=1 becomes parallelism=0, which disables the pool (tasks run
+// inline in the caller), the intended single-threaded behaviour. For a bounded
+// pool (the default NumCPU or an explicit N>1), ops are executed sequentially:
+// the executing goroutine then holds no slot, and the tasks that do hold slots
+// never wait for others, so intra-op parallelism (what matters for DotGeneral)
+// is kept without the nested wait. Asking for ops_parallel with a bounded pool
+// is refused; it is safe only with parallelism=-1 (unbounded) or 0.
 func sanitizeConfig(config string) (string, error) {
 	var (
 		out          []string
 		parallelism  *int
+		opsParallel  bool
 		opsModeGiven bool
 	)
 	for _, part := range strings.Split(config, ",") {
@@ -106,11 +121,14 @@ func sanitizeConfig(config string) (string, error) {
 			}
 			parallelism = &n
 			continue
-		case "ops_sequential", "ops_parallel":
-			opsModeGiven = true
+		case "ops_parallel":
+			opsParallel, opsModeGiven = true, true
+		case "ops_sequential":
+			opsParallel, opsModeGiven = false, true
 		}
 		out = append(out, part)
 	}
+	bounded := parallelism == nil || *parallelism > 1
 	if parallelism != nil {
 		n := *parallelism
 		if n == 1 {
@@ -118,10 +136,14 @@ func sanitizeConfig(config string) (string, error) {
 		}
 		out = append(out, "parallelism="+strconv.Itoa(n))
 	}
-	// Unlimited parallelism (<0) never blocks in WaitToStart, and 0 runs inline,
-	// so only a finite positive pool needs sequential op execution.
-	if !opsModeGiven && (parallelism == nil || *parallelism > 1) {
-		out = append(out, "ops_sequential")
+	if bounded {
+		if opsParallel {
+			return "", fmt.Errorf("adapter: config %q: ops_parallel deadlocks simplego with a bounded worker pool; "+
+				"use it only with parallelism=-1 or parallelism=0", config)
+		}
+		if !opsModeGiven {
+			out = append(out, "ops_sequential")
+		}
 	}
 	return strings.Join(out, ","), nil
 }
@@ -135,7 +157,7 @@ func (b *Backend) String() string { return b.Name() }
 // Description implements backends.Backend.
 func (b *Backend) Description() string {
 	return fmt.Sprintf("tfrun adapter over GoMLX simplego (pure Go; config %q; adds Pad, Reverse, "+
-		"SelectAndScatter, BatchNorm and an im2col ConvGeneral)", b.config)
+		"SelectAndScatter, BatchNorm, an im2col ConvGeneral and fixed Scatter)", b.config)
 }
 
 // Capabilities implements backends.Backend.
@@ -149,3 +171,18 @@ func (b *Backend) Builder(name string) backends.Builder {
 // Inner returns the wrapped simplego backend, mostly for tests and benchmarks
 // that compare against simplego's own implementations.
 func (b *Backend) Inner() backends.Backend { return b.Backend }
+
+// stdoutMu serialises the swap of os.Stdout in newQuietSimplego.
+var stdoutMu sync.Mutex
+
+// newQuietSimplego builds simplego with its "parallelism set to N" banner,
+// which it prints to stdout, sent to stderr instead: stdout carries tfrun's
+// JSON and .npy-free results, and must hold nothing else.
+func newQuietSimplego(config string) (backends.Backend, error) {
+	stdoutMu.Lock()
+	defer stdoutMu.Unlock()
+	saved := os.Stdout
+	os.Stdout = os.Stderr
+	defer func() { os.Stdout = saved }()
+	return simplego.New(config)
+}

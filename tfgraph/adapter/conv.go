@@ -2,10 +2,13 @@ package adapter
 
 import (
 	"fmt"
+	"runtime"
 	"slices"
 
 	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/backends/shapeinference"
+	"github.com/gomlx/gomlx/backends/simplego"
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
 )
 
 // ConvGeneral implements backends.Builder with an im2col formulation, replacing
@@ -28,14 +31,6 @@ func (b *Builder) ConvGeneral(input, kernel backends.Op, axes backends.ConvolveA
 	out := convOps(c, input, kernel, axes, strides, paddings, inputDilations, kernelDilations,
 		channelGroupCount, batchGroupCount)
 	return c.result("ConvGeneral", out)
-}
-
-// ConvGeneralDilated is the deprecated alias some callers still use.
-func (b *Builder) ConvGeneralDilated(input, kernel backends.Op, axes backends.ConvolveAxesConfig,
-	strides []int, paddings [][2]int, inputDilations, kernelDilations []int,
-	channelGroupCount, batchGroupCount int) (backends.Op, error) {
-	return b.ConvGeneral(input, kernel, axes, strides, paddings, inputDilations, kernelDilations,
-		channelGroupCount, batchGroupCount)
 }
 
 // onesIfUnset returns one value per spatial axis, mapping missing or
@@ -101,6 +96,19 @@ func convOps(c *composer, input, kernel backends.Op, axes backends.ConvolveAxesC
 		return nil
 	}
 	dtype := inShape.DType
+	if !dtype.IsFloat() {
+		// simplego's DotGeneral crashes on integer operands beyond a handful of
+		// outputs (its blocked path has no block size for them), so integer
+		// convolutions stay on simplego's own loop, which is correct given
+		// explicit strides and dilations, except for batch groups.
+		if batchGroups > 1 {
+			c.failf("batch-grouped convolution of %s is not supported", dtype)
+			return nil
+		}
+		return c.call(func() (backends.Op, error) {
+			return c.b.Builder.ConvGeneral(input, kernel, axes, strides, paddings, inDil, kDil, featureGroups, batchGroups)
+		})
+	}
 
 	// Input to [batch, spatial..., channels], then dilate and pad in one Pad.
 	perm := make([]int, 0, rank)
@@ -207,11 +215,23 @@ func convOps(c *composer, input, kernel backends.Op, axes backends.ConvolveAxesC
 	var y backends.Op
 	if groups == 1 {
 		// A plain matrix product: no size-1 batch axis, no transposes.
-		patches = c.reshape(patches, groupBatch*numOut, patchWidth)
+		rows := groupBatch * numOut
+		patches = c.reshape(patches, rows, patchWidth)
 		k = c.reshape(k, patchWidth, outChannels)
-		y = c.call(func() (backends.Op, error) {
-			return c.b.DotGeneral(patches, []int{1}, nil, k, []int{0}, nil)
-		})
+		if split := contractionSplit(dtype, rows, outChannels, patchWidth); split > 1 {
+			// Each chunk of the contraction becomes a batch entry that simplego
+			// can run on its own worker; the partial products are then summed.
+			patches = c.reshape(patches, rows, split, patchWidth/split)
+			k = c.reshape(k, split, patchWidth/split, outChannels)
+			y = c.call(func() (backends.Op, error) {
+				return c.b.DotGeneral(patches, []int{2}, []int{1}, k, []int{1}, []int{0})
+			})
+			y = c.reduceSum(y, 0)
+		} else {
+			y = c.call(func() (backends.Op, error) {
+				return c.b.DotGeneral(patches, []int{1}, nil, k, []int{0}, nil)
+			})
+		}
 	} else {
 		k = c.reshape(k, patchWidth, groups, outChannels/groups)
 		k = c.transpose(k, 1, 0, 2)
@@ -251,4 +271,30 @@ func sliceUnlessFull(c *composer, x backends.Op, dims, starts, limits, strides [
 		return x
 	}
 	return c.slice(x, starts, limits, strides)
+}
+
+// splitWorkers is the number of chunks worth creating; a variable so tests can
+// exercise the split on any machine.
+var splitWorkers = runtime.NumCPU
+
+// contractionSplit decides how many chunks to cut the contraction of a
+// [rows, width] x [width, cols] product into. simplego runs products with a
+// small output (rows*cols up to 16 of its blocks) on a simple loop that only
+// parallelizes over batch entries; the kernel gradient of a convolution is
+// exactly that shape (few outputs, contraction over batch*spatial), so it
+// would run on one core. Splitting the contraction into batch entries spreads
+// it over the workers. Returns 1 when not worth it.
+func contractionSplit(dtype dtypes.DType, rows, cols, width int) int {
+	const minChunk = 512
+	log2Block := simplego.DotGeneralTargetBlockLog2Dim[dtype]
+	if log2Block == 0 || rows*cols > 16<<(2*log2Block) || width < 2*minChunk {
+		return 1
+	}
+	limit := min(splitWorkers(), width/minChunk)
+	for p := limit; p >= 2; p-- {
+		if width%p == 0 {
+			return p
+		}
+	}
+	return 1
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/tensors/images"
 )
@@ -175,6 +176,55 @@ func TestConvGeneralValues(t *testing.T) {
 				simple := execGraph(t, be.Inner(), convGraph(p), x, k)[0]
 				assertClose(t, "adapter vs simplego", got, simple, 1e-12)
 			}
+		})
+	}
+}
+
+// A long contraction with few outputs takes the split-contraction path.
+func TestConvGeneralSplitContraction(t *testing.T) {
+	defer func(f func() int) { splitWorkers = f }(splitWorkers)
+	splitWorkers = func() int { return 4 }
+	if got := contractionSplit(dtypes.Float64, 4, 3, 1200); got != 2 {
+		t.Fatalf("contractionSplit(rows=4, cols=3, width=1200) = %d, want 2", got)
+	}
+	if got := contractionSplit(dtypes.Float64, 4, 3, 4096); got != 4 {
+		t.Fatalf("contractionSplit(rows=4, cols=3, width=4096) = %d, want 4", got)
+	}
+	if got := contractionSplit(dtypes.Float64, 1000, 1000, 4096); got != 1 {
+		t.Fatalf("large outputs must not be split, got %d", got)
+	}
+	be := testBackend(t)
+	rng := rand.New(rand.NewPCG(17, 18))
+	p := convParams{axes: channelsLast(2), paddings: [][2]int{{1, 0}, {0, 1}}}
+	x, k := randArray(rng, 1, 6, 6, 48), randArray(rng, 5, 5, 48, 3)
+	got := execGraph(t, be, convGraph(p), x, k)[0]
+	assertClose(t, "split contraction", got, refConv(x, k, p), 1e-12)
+	checkGradient(t, be, func(xs []*Node) *Node { return convGraph(p)(xs)[0] }, x, k)
+}
+
+// Integer convolutions are delegated to simplego's loop (given explicit
+// parameters); the result must still match the reference.
+func TestConvGeneralIntegers(t *testing.T) {
+	be := testBackend(t)
+	rng := rand.New(rand.NewPCG(19, 20))
+	smallInts := func(dims ...int) array {
+		a := zerosArray(dims...)
+		for i := range a.data {
+			a.data[i] = float64(rng.IntN(7) - 3)
+		}
+		return a
+	}
+	for _, tc := range convCases() {
+		if tc.p.batchGrps > 1 {
+			continue
+		}
+		t.Run(tc.name, func(t *testing.T) {
+			x, k := smallInts(tc.x...), smallInts(tc.k...)
+			got := execGraph(t, be, func(xs []*Node) []*Node {
+				ints := []*Node{ConvertDType(xs[0], dtypes.Int32), ConvertDType(xs[1], dtypes.Int32)}
+				return []*Node{ConvertDType(convGraph(tc.p)(ints)[0], dtypes.Float64)}
+			}, x, k)[0]
+			assertClose(t, "int32 conv", got, refConv(x, k, tc.p), 0)
 		})
 	}
 }

@@ -191,7 +191,7 @@ func assertClose(t testing.TB, name string, got, want array, tol float64) {
 
 // fdMaxElements bounds how many elements per input are finite-differenced,
 // keeping the package's tests fast on small machines.
-const fdMaxElements = 48
+const fdMaxElements = 200
 
 // checkGradient compares graph.Gradient of L = sum(w * fn(xs)), with fixed
 // random weights w, against central finite differences (eps 1e-6) for every
@@ -270,13 +270,3 @@ func checkGradient(t *testing.T, be backends.Backend, fn func(xs []*Node) *Node,
 		t.Errorf("%d gradient elements out of tolerance", failures)
 	}
 }
-
-func nodes(g *Graph, arrays ...array) []*Node {
-	out := make([]*Node, len(arrays))
-	for i, a := range arrays {
-		out[i] = Const(g, a.tensor())
-	}
-	return out
-}
-
-var _ = nodes

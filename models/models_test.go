@@ -1,0 +1,135 @@
+package models
+
+import (
+	"bytes"
+	"os"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+)
+
+func specFromYAML(t *testing.T, text string) Spec {
+	t.Helper()
+	var s Spec
+	dec := yaml.NewDecoder(strings.NewReader(text))
+	dec.KnownFields(true)
+	if err := dec.Decode(&s); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// The configs in configs/ and the Go zoo describe the same course models;
+// a change to one without the other must fail here.
+func TestConfigsMatchZoo(t *testing.T) {
+	for file, zooName := range map[string]string{"../configs/mnist_mlp.yaml": "mlp", "../configs/mnist_convnet.yaml": "convnet"} {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc struct {
+			Model Spec `yaml:"model"`
+		}
+		if err := yaml.Unmarshal(b, &doc); err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		fromYAML, err := doc.Model.Build()
+		if err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		fromGo, err := FromZoo(zooName, []int{28, 28, 1}, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fromYAML.ParamCount() != fromGo.ParamCount() || fromYAML.MACs() != fromGo.MACs() {
+			t.Errorf("%s: %d params, %d MACs; zoo %s: %d params, %d MACs", file,
+				fromYAML.ParamCount(), fromYAML.MACs(), zooName, fromGo.ParamCount(), fromGo.MACs())
+		}
+	}
+}
+
+func TestCourseModelSizes(t *testing.T) {
+	mlp, err := FromZoo("mlp", []int{28, 28, 1}, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Keras: 784·64+64 + 64·32+32 + 32·10+10.
+	if got, want := mlp.ParamCount(), int64(784*64+64+64*32+32+32*10+10); got != want {
+		t.Errorf("mlp params %d, want %d", got, want)
+	}
+	cnn, err := FromZoo("convnet", []int{28, 28, 1}, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	convs := int64(3*3*1*32+32) + 2*(3*3*32*32+32) + (3*3*32*64 + 64) + 2*(3*3*64*64+64)
+	dense := int64(7*7*64*1024+1024) + 1024*10 + 10
+	if got := cnn.ParamCount(); got != convs+dense {
+		t.Errorf("convnet params %d, want %d", got, convs+dense)
+	}
+	var buf bytes.Buffer
+	cnn.Summary(&buf)
+	for _, want := range []string{"(None, 7, 7, 64)", "(None, 3136)", "(None, 10)", "Total params: 3333706"} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, buf.String())
+		}
+	}
+}
+
+func TestSpecRoundTrip(t *testing.T) {
+	m, err := FromZoo("convnet", []int{28, 28, 1}, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := SpecOf(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := yaml.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := specFromYAML(t, string(b)).Build()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, b)
+	}
+	if back.ParamCount() != m.ParamCount() || len(back.Nodes) != len(m.Nodes) {
+		t.Errorf("round trip changed the model:\n%s", b)
+	}
+}
+
+func TestFunctionalSkip(t *testing.T) {
+	s := specFromYAML(t, `
+name: skip
+input: [8, 8, 3]
+layers:
+  - {conv2d: {filters: 4, kernel: 3, padding: same}, name: a}
+  - {conv2d: {filters: 4, kernel: 3, padding: same}, name: b}
+  - {add: {}, inputs: [a, b]}
+  - {concatenate: {}, inputs: [add, input]}
+`)
+	m, err := s.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := m.Output.Shape; len(got) != 3 || got[2] != 7 {
+		t.Errorf("output shape %v, want [8 8 7]", got)
+	}
+}
+
+func TestSpecErrors(t *testing.T) {
+	for _, tc := range []struct{ yaml, want string }{
+		{"name: x\ninput: [4]\nlayers:\n  - lambda: {}\n", `unknown layer kind "lambda"`},
+		{"name: x\ninput: [4]\nlayers:\n  - dense: {units: 3, activaton: relu}\n", "activaton"},
+		{"name: x\ninput: [4]\nlayers:\n  - dense: {units: 3, activation: swish}\n", `unknown activation "swish"`},
+		{"name: x\ninput: [4]\nlayers:\n  - dense: {units: 3}\n    inputs: [nope]\n", `unknown input "nope"`},
+		{"name: x\ninput: [4, 4, 1]\nlayers:\n  - conv2d: {filters: 2, kernel: 5}\n", "smaller than"},
+		{"name: x\ninput: [4]\nclasses: 10\nlayers:\n  - dense: {units: 3}\n", "classes is 10"},
+		{"name: x\ninput: [4]\nzoo: resnet9000\n", `unknown model "resnet9000"`},
+	} {
+		_, err := specFromYAML(t, tc.yaml).Build()
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: error %v, want it to mention %q", tc.yaml, err, tc.want)
+		}
+	}
+}
