@@ -1,6 +1,9 @@
 # Conveniences; the README's two commands need no make.
 .PHONY: build test demo bench-peer accept
 
+# Debian's python3-torch lives in the system Python, not in a pyenv one.
+PYTHON ?= /usr/bin/python3
+
 build:
 	go build -o bin/tfrun ./cmd/tfrun
 
@@ -15,7 +18,7 @@ bench-peer: build
 	@for spec in "convnet 128 28x28x1" "mlp 128 28x28x1"; do \
 	  set -- $$spec; \
 	  bin/tfrun bench --model $$1 --batch $$2 --input $$3 --json > /tmp/tfrun-bench-$$1.json && \
-	  python3 scripts/bench/torch_peer.py --model $$1 --batch $$2 --input $$3 --threads 2 --ours /tmp/tfrun-bench-$$1.json; \
+	  $(PYTHON) scripts/bench/torch_peer.py --model $$1 --batch $$2 --input $$3 --threads 2 --ours /tmp/tfrun-bench-$$1.json; \
 	done
 
 # The issue's acceptance runs: full MNIST training of both course models (long).

@@ -138,6 +138,9 @@ func TestBadInputs(t *testing.T) {
 		t.Error("a failed train created its output folder")
 	}
 	wantFailure(t, run(t, nil, "eval", "--model", tmp, "--data", "mnist:test"), tmp, "not a tfrun model folder")
+	// The xla engine without a plugin must fail, not fall back to go.
+	wantFailure(t, run(t, []string{"PJRT_PLUGIN_LIBRARY_PATH="}, "bench", "--model", "mlp", "--engine", "xla"), "no PJRT plugin", "never downloads")
+	wantFailure(t, run(t, nil, "bench", "--model", "mlp", "--engine", "xla", "--plugin", "/nonexistent/pjrt.so"), "/nonexistent/pjrt.so")
 }
 
 func TestTruncatedIDX(t *testing.T) {
