@@ -8,6 +8,7 @@ import (
 
 	"github.com/tfrun/tfrun/datasets/mnist"
 	"github.com/tfrun/tfrun/inputs"
+	"github.com/tfrun/tfrun/internal/dims"
 )
 
 // Arrays holds N labelled examples, row-major, each of shape Shape.
@@ -19,13 +20,7 @@ type Arrays struct {
 }
 
 // ExampleSize is the number of values per example.
-func (a *Arrays) ExampleSize() int {
-	n := 1
-	for _, d := range a.Shape {
-		n *= d
-	}
-	return n
-}
+func (a *Arrays) ExampleSize() int { return dims.Product(a.Shape) }
 
 // Subset gathers the examples at idx.
 func (a *Arrays) Subset(idx []int) *Arrays {

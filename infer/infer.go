@@ -4,12 +4,14 @@ package infer
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
 	"github.com/tfrun/tfrun/datasets"
+	"github.com/tfrun/tfrun/internal/dims"
 	"github.com/tfrun/tfrun/metrics"
 	"github.com/tfrun/tfrun/models"
 	"github.com/tfrun/tfrun/tfgraph/nn"
@@ -49,7 +51,7 @@ func (r *Runner) Classes() int { return r.classes }
 // shape, as [n, classes] row-major.
 func (r *Runner) Predict(x []float32, n int) ([]float32, error) {
 	in := r.model.Input.Shape
-	if want := n * size(in); len(x) != want {
+	if want := n * dims.Product(in); len(x) != want {
 		return nil, fmt.Errorf("predict: %d values for %d examples of shape %v (want %d)", len(x), n, in, want)
 	}
 	t := tensors.FromFlatDataAndDimensions(x, append([]int{n}, in...)...)
@@ -71,7 +73,7 @@ type Eval struct {
 // Evaluate runs the model over data in batches and accumulates the mean
 // loss and the confusion matrix.
 func (r *Runner) Evaluate(data *datasets.Arrays, batch int) (*Eval, error) {
-	if !equal(data.Shape, r.model.Input.Shape) {
+	if !slices.Equal(data.Shape, r.model.Input.Shape) {
 		return nil, fmt.Errorf("evaluate: examples of shape %v, the model takes %v", data.Shape, r.model.Input.Shape)
 	}
 	ev := &Eval{Confusion: metrics.NewConfusion(r.classes)}
@@ -100,24 +102,4 @@ func (r *Runner) Evaluate(data *datasets.Arrays, batch int) (*Eval, error) {
 		ev.Loss /= float64(data.N)
 	}
 	return ev, nil
-}
-
-func size(s []int) int {
-	p := 1
-	for _, d := range s {
-		p *= d
-	}
-	return p
-}
-
-func equal(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

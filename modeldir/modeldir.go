@@ -19,12 +19,14 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
 	"github.com/sbinet/npyio/npy"
 	"github.com/sbinet/npyio/npz"
 	"github.com/tfrun/tfrun/datasets"
+	"github.com/tfrun/tfrun/internal/dims"
 	"github.com/tfrun/tfrun/models"
 	"gopkg.in/yaml.v3"
 )
@@ -150,15 +152,15 @@ func Load(dir string) (*Loaded, error) {
 		if !ok {
 			return nil, fmt.Errorf("%s: variable %s of the model is not listed", metaPath, v.Path())
 		}
-		if !sameShape(vi.Shape, v.Shape) {
+		if !slices.Equal(vi.Shape, v.Shape) {
 			return nil, fmt.Errorf("%s: variable %s has shape %v, the model needs %v", metaPath, v.Path(), vi.Shape, v.Shape)
 		}
 		var vals []float32
 		if err := readArray(r, v.Path(), &vals); err != nil {
 			return nil, fmt.Errorf("%s: %s: %v", wPath, v.Path(), err)
 		}
-		if len(vals) != product(v.Shape) {
-			return nil, fmt.Errorf("%s: %s has %d values, want %d", wPath, v.Path(), len(vals), product(v.Shape))
+		if len(vals) != dims.Product(v.Shape) {
+			return nil, fmt.Errorf("%s: %s has %d values, want %d", wPath, v.Path(), len(vals), dims.Product(v.Shape))
 		}
 		if checksum(vals) != vi.CRC32 {
 			return nil, fmt.Errorf("%s: %s fails its CRC-32 check: the file is corrupt", wPath, v.Path())
@@ -200,23 +202,3 @@ func readArray(r *npz.Reader, name string, ptr *[]float32) (err error) {
 type fullReader struct{ r io.Reader }
 
 func (f fullReader) Read(p []byte) (int, error) { return io.ReadFull(f.r, p) }
-
-func sameShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
-func product(s []int) int {
-	p := 1
-	for _, d := range s {
-		p *= d
-	}
-	return p
-}

@@ -80,9 +80,9 @@ func TestLoadErrors(t *testing.T) {
 	good, _ := os.ReadFile(weights)
 	goodMeta, _ := os.ReadFile(meta)
 	for _, tc := range []struct {
-		name  string
+		name   string
 		break_ func()
-		want  string
+		want   string
 	}{
 		{"truncated weights", func() { os.WriteFile(weights, good[:len(good)/2], 0o644) }, weights},
 		{"flipped byte", func() {
@@ -92,7 +92,9 @@ func TestLoadErrors(t *testing.T) {
 			os.WriteFile(weights, b, 0o644)
 		}, weights},
 		{"missing weights", func() { os.Remove(weights) }, weights},
-		{"bad format", func() { os.WriteFile(meta, []byte(strings.Replace(string(goodMeta), Format, "tfrun-model/99", 1)), 0o644) }, "tfrun-model/99"},
+		{"bad format", func() {
+			os.WriteFile(meta, []byte(strings.Replace(string(goodMeta), Format, "tfrun-model/99", 1)), 0o644)
+		}, "tfrun-model/99"},
 		{"unknown layer", func() { os.WriteFile(meta, []byte(strings.Replace(string(goodMeta), "conv2d:", "lambda:", 1)), 0o644) }, `unknown layer kind "lambda"`},
 		{"not a model", func() { os.Remove(meta) }, "not a tfrun model folder"},
 	} {

@@ -12,6 +12,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/tfrun/tfrun/internal/dims"
 	"github.com/tfrun/tfrun/layers"
 )
 
@@ -190,7 +191,7 @@ func (m *Model) Variables() []Variable {
 func (m *Model) ParamCount() int64 {
 	var p int64
 	for _, v := range m.Variables() {
-		p += int64(size(v.Shape))
+		p += int64(dims.Product(v.Shape))
 	}
 	return p
 }
@@ -206,21 +207,13 @@ func (m *Model) MACs() int64 {
 	return s
 }
 
-func size(shape []int) int {
-	p := 1
-	for _, d := range shape {
-		p *= d
-	}
-	return p
-}
-
 // Init creates the model's variables in ctx, drawn from one generator seeded
 // with seed, so the same seed gives the same starting weights whatever the
 // engine.
 func (m *Model) Init(ctx *context.Context, seed uint64) {
 	rng := rand.New(rand.NewPCG(seed, 0x7466_7275_6e))
 	for _, v := range m.Variables() {
-		vals := make([]float32, size(v.Shape))
+		vals := make([]float32, dims.Product(v.Shape))
 		switch v.Init {
 		case "glorot_uniform":
 			limit := math.Sqrt(6 / float64(v.FanIn+v.FanOut))

@@ -5,6 +5,8 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/tfrun/tfrun/internal/dims"
 )
 
 // Summary prints a Keras-style table of layers, output shapes and parameter
@@ -18,7 +20,7 @@ func (m *Model) Summary(w io.Writer) {
 		if n.Layer != nil {
 			kind = n.Layer.Kind()
 			for _, w := range n.Layer.Weights(inputShapes(n)) {
-				params += int64(size(w.Shape))
+				params += int64(dims.Product(w.Shape))
 			}
 			names := make([]string, len(n.Inputs))
 			for i, in := range n.Inputs {

@@ -15,6 +15,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/ml/context"
 	"github.com/tfrun/tfrun/config"
 	"github.com/tfrun/tfrun/infer"
+	"github.com/tfrun/tfrun/internal/dims"
 	"github.com/tfrun/tfrun/models"
 	"github.com/tfrun/tfrun/train"
 	"github.com/urfave/cli/v2"
@@ -74,7 +75,7 @@ func runBench(c *cli.Context) error {
 	ctx := context.New()
 	m.Init(ctx, 1)
 	rng := rand.New(rand.NewPCG(1, 2))
-	xs := make([]float32, batch*product(shape))
+	xs := make([]float32, batch*dims.Product(shape))
 	for i := range xs {
 		xs[i] = rng.Float32()
 	}

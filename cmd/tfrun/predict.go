@@ -2,12 +2,13 @@ package main
 
 import (
 	"fmt"
-
 	"path/filepath"
+	"slices"
 
 	"github.com/tfrun/tfrun/config"
 	"github.com/tfrun/tfrun/infer"
 	"github.com/tfrun/tfrun/inputs"
+	"github.com/tfrun/tfrun/internal/dims"
 	"github.com/tfrun/tfrun/modeldir"
 	"github.com/urfave/cli/v2"
 )
@@ -108,9 +109,9 @@ func readExamples(path string, want []int, invert bool) ([]example, error) {
 			a.Data[i] = 255 - v
 		}
 	}
-	size := product(want)
+	size := dims.Product(want)
 	if filepath.Ext(path) == ".npy" {
-		if len(a.Shape) < 2 || product(a.Shape[1:]) != size {
+		if len(a.Shape) < 2 || dims.Product(a.Shape[1:]) != size {
 			return nil, fmt.Errorf("%s: array of shape %v, want [N, %s] for this model", path, a.Shape, dimsString(want))
 		}
 		exs := make([]example, a.Shape[0])
@@ -124,18 +125,10 @@ func readExamples(path string, want []int, invert bool) ([]example, error) {
 			return nil, fmt.Errorf("%s: %v", path, err)
 		}
 	}
-	if !sameShape(a.Shape, want) {
+	if !slices.Equal(a.Shape, want) {
 		return nil, fmt.Errorf("%s: image is %s, the model takes %s", path, dimsString(a.Shape), dimsString(want))
 	}
 	return []example{{label: path, data: a.Data}}, nil
-}
-
-func product(s []int) int {
-	p := 1
-	for _, d := range s {
-		p *= d
-	}
-	return p
 }
 
 func dimsString(s []int) string {

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/gomlx/gomlx/pkg/ml/context"
@@ -49,7 +50,7 @@ func runTrain(c *cli.Context) error {
 		return err
 	}
 	for _, s := range []*datasets.Arrays{trainSet, valSet} {
-		if s != nil && !sameShape(s.Shape, m.Input.Shape) {
+		if s != nil && !slices.Equal(s.Shape, m.Input.Shape) {
 			return fmt.Errorf("data %s gives examples of shape %v, model %s takes %v", cfg.Data.Train, s.Shape, m.Name, m.Input.Shape)
 		}
 	}
@@ -145,20 +146,8 @@ func evalSaved(c *cli.Context, dir, source string, batch int) (*infer.Eval, erro
 	if err != nil {
 		return nil, err
 	}
-	if !sameShape(data.Shape, ld.Model.Input.Shape) {
+	if !slices.Equal(data.Shape, ld.Model.Input.Shape) {
 		return nil, fmt.Errorf("data %s gives examples of shape %v, model %s takes %v", source, data.Shape, dir, ld.Model.Input.Shape)
 	}
 	return r.Evaluate(data, batch)
-}
-
-func sameShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
