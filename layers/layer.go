@@ -40,6 +40,9 @@ type Weight struct {
 	Name  string
 	Shape []int
 	Init  string // "glorot_uniform", "zeros" or "ones"
+	// Frozen weights are state, not parameters: the optimiser leaves them
+	// alone (batch-norm's moving statistics).
+	Frozen bool
 	// FanIn and FanOut drive Glorot's limit; they are the kernel's receptive
 	// field times its input and output channels.
 	FanIn, FanOut int

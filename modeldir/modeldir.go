@@ -146,7 +146,7 @@ func Load(dir string) (*Loaded, error) {
 	for _, vi := range meta.Variables {
 		stored[vi.Name] = vi
 	}
-	ctx := context.New()
+	values := map[string]*tensors.Tensor{}
 	for _, v := range m.Variables() {
 		vi, ok := stored[v.Path()]
 		if !ok {
@@ -165,11 +165,15 @@ func Load(dir string) (*Loaded, error) {
 		if checksum(vals) != vi.CRC32 {
 			return nil, fmt.Errorf("%s: %s fails its CRC-32 check: the file is corrupt", wPath, v.Path())
 		}
-		ctx.In(v.Layer).VariableWithValue(v.Name, tensors.FromFlatDataAndDimensions(vals, v.Shape...))
+		values[v.Path()] = tensors.FromFlatDataAndDimensions(vals, v.Shape...)
 		delete(stored, v.Path())
 	}
 	for name := range stored {
 		return nil, fmt.Errorf("%s: variable %s does not belong to the model", metaPath, name)
+	}
+	ctx := context.New()
+	if err := m.SetVariables(ctx, values); err != nil {
+		return nil, fmt.Errorf("%s: %v", metaPath, err)
 	}
 	return &Loaded{Meta: meta, Model: m, Ctx: ctx}, nil
 }

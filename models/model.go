@@ -187,7 +187,8 @@ func (m *Model) Variables() []Variable {
 	return vs
 }
 
-// ParamCount is the number of trainable scalars.
+// ParamCount is the number of stored scalars, trainable or not, as Keras'
+// "Total params".
 func (m *Model) ParamCount() int64 {
 	var p int64
 	for _, v := range m.Variables() {
@@ -225,8 +226,30 @@ func (m *Model) Init(ctx *context.Context, seed uint64) {
 				vals[i] = 1
 			}
 		}
-		ctx.In(v.Layer).VariableWithValue(v.Name, tensors.FromFlatDataAndDimensions(vals, v.Shape...))
+		v.create(ctx, tensors.FromFlatDataAndDimensions(vals, v.Shape...))
 	}
+}
+
+// create puts a variable into ctx with its value and trainability.
+func (v Variable) create(ctx *context.Context, value *tensors.Tensor) {
+	cv := ctx.In(v.Layer).VariableWithValue(v.Name, value)
+	cv.Trainable = !v.Frozen
+}
+
+// SetVariables creates the model's variables in ctx from stored values, as
+// a loader does; each value must have the variable's shape.
+func (m *Model) SetVariables(ctx *context.Context, values map[string]*tensors.Tensor) error {
+	for _, v := range m.Variables() {
+		t, ok := values[v.Path()]
+		if !ok {
+			return fmt.Errorf("model %s: no value for variable %s", m.Name, v.Path())
+		}
+		if !slices.Equal(t.Shape().Dimensions, v.Shape) {
+			return fmt.Errorf("model %s: variable %s has shape %v, the model needs %v", m.Name, v.Path(), t.Shape().Dimensions, v.Shape)
+		}
+		v.create(ctx, t)
+	}
+	return nil
 }
 
 // Forward runs the model on a batch x [B, input...]. With logits set, the

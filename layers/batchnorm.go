@@ -1,0 +1,110 @@
+package layers
+
+import (
+	"fmt"
+
+	"github.com/gomlx/gomlx/pkg/core/graph"
+	"github.com/gomlx/gomlx/pkg/ml/context"
+)
+
+// BatchNorm is Keras' BatchNormalization over the last (channel) axis. In
+// training it normalises with the batch's statistics and moves the stored
+// ones towards them; otherwise it uses the stored ones.
+type BatchNorm struct {
+	// Momentum of the moving statistics; Keras' default 0.99 when unset.
+	Momentum float64 `yaml:"momentum,omitempty"`
+	// Epsilon added to the variance; Keras' default 0.001 when unset.
+	Epsilon float64 `yaml:"epsilon,omitempty"`
+	NoScale bool    `yaml:"no_scale,omitempty"`
+	NoShift bool    `yaml:"no_shift,omitempty"`
+}
+
+func init() { Register("batchnorm", func() Layer { return &BatchNorm{} }) }
+
+func (b *BatchNorm) Kind() string { return "batchnorm" }
+
+func (b *BatchNorm) validate() error {
+	if b.Momentum < 0 || b.Momentum >= 1 {
+		return fmt.Errorf("momentum must be in [0, 1), got %g", b.Momentum)
+	}
+	if b.Epsilon < 0 {
+		return fmt.Errorf("epsilon must be ≥ 0, got %g", b.Epsilon)
+	}
+	return nil
+}
+
+func (b *BatchNorm) momentum() float64 {
+	if b.Momentum == 0 {
+		return 0.99
+	}
+	return b.Momentum
+}
+
+func (b *BatchNorm) epsilon() float64 {
+	if b.Epsilon == 0 {
+		return 1e-3
+	}
+	return b.Epsilon
+}
+
+func (b *BatchNorm) OutputShape(in [][]int) ([]int, error) { return one(b.Kind(), in) }
+
+// Weights are in Keras' order: gamma, beta, moving mean, moving variance.
+func (b *BatchNorm) Weights(in [][]int) []Weight {
+	c := []int{in[0][len(in[0])-1]}
+	var ws []Weight
+	if !b.NoScale {
+		ws = append(ws, Weight{Name: "gamma", Shape: c, Init: "ones"})
+	}
+	if !b.NoShift {
+		ws = append(ws, Weight{Name: "beta", Shape: c, Init: "zeros"})
+	}
+	return append(ws,
+		Weight{Name: "moving_mean", Shape: c, Init: "zeros", Frozen: true},
+		Weight{Name: "moving_variance", Shape: c, Init: "ones", Frozen: true})
+}
+
+func (b *BatchNorm) MACs(in [][]int) int64 { return 2 * prod(in[0]) }
+
+func (b *BatchNorm) Apply(ctx *context.Context, in []*graph.Node) *graph.Node {
+	x := in[0]
+	g := x.Graph()
+	axes := make([]int, x.Rank()-1)
+	for i := range axes {
+		axes[i] = i
+	}
+	meanVar, varVar := ctx.GetVariable("moving_mean"), ctx.GetVariable("moving_variance")
+	var mean, variance *graph.Node
+	if ctx.IsTraining(g) {
+		mean = graph.ReduceMean(x, axes...)
+		centred := graph.Sub(x, graph.ExpandLeftToRank(mean, x.Rank()))
+		variance = graph.ReduceMean(graph.Square(centred), axes...)
+		// The stored variance is the unbiased estimate, as TensorFlow's
+		// fused kernel and PyTorch keep it.
+		n := float64(x.Shape().Size() / x.Shape().Dimensions[x.Rank()-1])
+		unbiased := variance
+		if n > 1 {
+			unbiased = graph.MulScalar(variance, n/(n-1))
+		}
+		m := b.momentum()
+		update := func(v *context.Variable, batch *graph.Node) {
+			old := v.ValueGraph(g)
+			v.SetValueGraph(graph.Add(graph.MulScalar(old, m), graph.MulScalar(graph.StopGradient(batch), 1-m)))
+		}
+		update(meanVar, mean)
+		update(varVar, unbiased)
+	} else {
+		mean, variance = meanVar.ValueGraph(g), varVar.ValueGraph(g)
+	}
+	// 1/sqrt rather than Rsqrt, which GoMLX cannot differentiate.
+	std := graph.Sqrt(graph.AddScalar(variance, b.epsilon()))
+	inv := graph.Div(graph.OnesLike(std), std)
+	if !b.NoScale {
+		inv = graph.Mul(inv, weight(ctx, g, "gamma"))
+	}
+	shift := graph.Neg(graph.Mul(mean, inv))
+	if !b.NoShift {
+		shift = graph.Add(shift, weight(ctx, g, "beta"))
+	}
+	return graph.Add(graph.Mul(x, graph.ExpandLeftToRank(inv, x.Rank())), graph.ExpandLeftToRank(shift, x.Rank()))
+}
