@@ -72,15 +72,19 @@ type Eval struct {
 
 // Evaluate runs the model over data in batches and accumulates the mean
 // loss and the confusion matrix.
-func (r *Runner) Evaluate(data *datasets.Arrays, batch int) (*Eval, error) {
-	if !slices.Equal(data.Shape, r.model.Input.Shape) {
-		return nil, fmt.Errorf("evaluate: examples of shape %v, the model takes %v", data.Shape, r.model.Input.Shape)
+func (r *Runner) Evaluate(data datasets.Source, batch int) (*Eval, error) {
+	in, labels := data.InputShape(), data.LabelShape()
+	if !slices.Equal(in, r.model.Input.Shape) {
+		return nil, fmt.Errorf("evaluate: examples of shape %v, the model takes %v", in, r.model.Input.Shape)
 	}
 	ev := &Eval{Confusion: metrics.NewConfusion(r.classes)}
-	for from := 0; from < data.N; from += batch {
-		part := data.Range(from, min(from+batch, data.N))
-		x := tensors.FromFlatDataAndDimensions(part.X, append([]int{part.N}, part.Shape...)...)
-		y := tensors.FromFlatDataAndDimensions(part.Y, part.N)
+	n := 0
+	for b, err := range data.Batches(0, nil, batch) {
+		if err != nil {
+			return nil, err
+		}
+		x := tensors.FromFlatDataAndDimensions(b.X, append([]int{b.N}, in...)...)
+		y := tensors.FromFlatDataAndDimensions(b.Y, append([]int{b.N}, labels...)...)
 		out, err := r.evaluate.Exec(x, y)
 		x.FinalizeAll()
 		y.FinalizeAll()
@@ -94,12 +98,13 @@ func (r *Runner) Evaluate(data *datasets.Arrays, batch int) (*Eval, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := ev.Confusion.Add(part.Y, pred); err != nil {
+		if err := ev.Confusion.Add(b.Y, pred); err != nil {
 			return nil, err
 		}
+		n += b.N
 	}
-	if data.N > 0 {
-		ev.Loss /= float64(data.N)
+	if n > 0 {
+		ev.Loss /= float64(n)
 	}
 	return ev, nil
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/tfrun/tfrun/datasets"
 	"github.com/tfrun/tfrun/history"
 	"github.com/tfrun/tfrun/infer"
+	"github.com/tfrun/tfrun/internal/dims"
 	"github.com/tfrun/tfrun/models"
 	"github.com/tfrun/tfrun/tfgraph/nn"
 )
@@ -85,7 +86,7 @@ func (f *Fitter) buildStep() (*context.Exec, error) {
 
 // Fit trains on train for the configured epochs, validating on val when it
 // is not nil, and returns the history.
-func (f *Fitter) Fit(train, val *datasets.Arrays) (*history.History, error) {
+func (f *Fitter) Fit(train, val datasets.Source) (*history.History, error) {
 	if err := f.Ctx.SetRNGStateFromSeed(int64(f.Opts.Seed)); err != nil {
 		return nil, err
 	}
@@ -101,34 +102,41 @@ func (f *Fitter) Fit(train, val *datasets.Arrays) (*history.History, error) {
 	if r := f.Opts.ReduceLR; r != nil {
 		rl = newMonitor(r.Monitor, 0)
 	}
-	order := make([]int, train.N)
+	n := train.Len()
+	order := make([]int, n)
 	for i := range order {
 		order[i] = i
 	}
 	rng := rand.New(rand.NewPCG(f.Opts.Seed, 0x73687566))
 	bs := f.Opts.BatchSize
-	steps := (train.N + bs - 1) / bs
+	steps := (n + bs - 1) / bs
+	inShape, labelShape := train.InputShape(), train.LabelShape()
 	for epoch := 0; epoch < f.Opts.Epochs; epoch++ {
 		start := time.Now()
 		rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
 		bar := f.bar(steps, fmt.Sprintf("epoch %d/%d", epoch+1, f.Opts.Epochs))
 		var lossSum, correct float64
-		for s := 0; s < steps; s++ {
-			idx := order[s*bs : min((s+1)*bs, train.N)]
-			x, y := Batch(train, idx)
+		seen, s := 0, 0
+		for b, err := range train.Batches(epoch, order, bs) {
+			if err != nil {
+				return h, err
+			}
+			x, y := Tensors(b, inShape, labelShape)
 			l, c, err := f.Step(x, y)
 			x.FinalizeAll()
 			y.FinalizeAll()
 			if err != nil {
 				return h, err
 			}
+			s++
 			if math.IsNaN(l) || math.IsInf(l, 0) {
-				return h, fmt.Errorf("epoch %d step %d: loss is %g; lower train.learning_rate", epoch+1, s+1, l)
+				return h, fmt.Errorf("epoch %d step %d: loss is %g; lower train.learning_rate", epoch+1, s, l)
 			}
-			lossSum += l * float64(len(idx))
+			lossSum += l * float64(b.N)
 			correct += c
+			seen += b.N
 			if bar != nil {
-				bar.Describe(fmt.Sprintf("epoch %d/%d loss %.4f acc %.4f", epoch+1, f.Opts.Epochs, lossSum/float64(min((s+1)*bs, train.N)), correct/float64(min((s+1)*bs, train.N))))
+				bar.Describe(fmt.Sprintf("epoch %d/%d loss %.4f acc %.4f", epoch+1, f.Opts.Epochs, lossSum/float64(seen), correct/float64(seen*labelSize(labelShape))))
 				bar.Add(1)
 			}
 		}
@@ -136,7 +144,7 @@ func (f *Fitter) Fit(train, val *datasets.Arrays) (*history.History, error) {
 			bar.Finish()
 		}
 		rec := history.Record{Epoch: epoch, Values: map[string]float64{
-			"loss": lossSum / float64(train.N), "accuracy": correct / float64(train.N)}}
+			"loss": lossSum / float64(seen), "accuracy": correct / float64(seen*labelSize(labelShape))}}
 		if val != nil {
 			if f.eval == nil {
 				var err error
@@ -261,18 +269,14 @@ func (f *Fitter) logEpoch(r history.Record, took time.Duration) {
 	f.printf("%s\n", b.String())
 }
 
-// Batch copies the examples at idx into input and label tensors.
-func Batch(a *datasets.Arrays, idx []int) (x, y *tensors.Tensor) {
-	sz := a.ExampleSize()
-	xs := make([]float32, 0, len(idx)*sz)
-	ys := make([]int32, 0, len(idx))
-	for _, i := range idx {
-		xs = append(xs, a.X[i*sz:(i+1)*sz]...)
-		ys = append(ys, a.Y[i])
-	}
-	dims := append([]int{len(idx)}, a.Shape...)
-	return tensors.FromFlatDataAndDimensions(xs, dims...), tensors.FromFlatDataAndDimensions(ys, len(idx))
+// Tensors wraps a batch as input and label tensors.
+func Tensors(b *datasets.Batch, inShape, labelShape []int) (x, y *tensors.Tensor) {
+	return tensors.FromFlatDataAndDimensions(b.X, append([]int{b.N}, inShape...)...),
+		tensors.FromFlatDataAndDimensions(b.Y, append([]int{b.N}, labelShape...)...)
 }
+
+// labelSize is the number of labels per example: 1 for a class, H·W for a mask.
+func labelSize(labelShape []int) int { return dims.Product(labelShape) }
 
 func scalar(t *tensors.Tensor) float64 {
 	switch v := t.Value().(type) {

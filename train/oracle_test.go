@@ -7,6 +7,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/tfrun/tfrun/datasets"
 	"github.com/tfrun/tfrun/examples/mlp-from-scratch/scratch"
 	"github.com/tfrun/tfrun/models"
 	"github.com/tfrun/tfrun/tfgraph/adapter"
@@ -54,7 +55,14 @@ func TestEngineMatchesScratchMLP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	xt, yt := Batch(digits, iota(digits.N))
+	var batch *datasets.Batch
+	for b, err := range digits.Batches(0, nil, digits.N) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		batch = b
+	}
+	xt, yt := Tensors(batch, digits.Shape, nil)
 	out, err := exec.Exec(xt, yt)
 	if err != nil {
 		t.Fatal(err)
@@ -89,12 +97,4 @@ func to32(v []float64) []float32 {
 		out[i] = float32(x)
 	}
 	return out
-}
-
-func iota(n int) []int {
-	idx := make([]int, n)
-	for i := range idx {
-		idx[i] = i
-	}
-	return idx
 }

@@ -90,7 +90,11 @@ func runTrain(c *cli.Context) error {
 		fmt.Fprintln(progress)
 	}
 	start := time.Now()
-	if _, err := f.Fit(trainSet, valSet); err != nil {
+	var val datasets.Source
+	if valSet != nil {
+		val = valSet
+	}
+	if _, err := f.Fit(trainSet, val); err != nil {
 		return err
 	}
 	if progress != nil {
