@@ -104,15 +104,13 @@ func (c *Conv2D) FinalActivation() string { return c.Activation }
 func (c *Conv2D) ApplyLinear(ctx *context.Context, in []*graph.Node) *graph.Node {
 	x := in[0]
 	s, d := c.Strides.or(1), c.Dilation.or(1)
-	// Strides are always explicit: simplego rejects a convolution left at
-	// its zero-value stride.
-	conv := graph.Convolve(x, weight(ctx, x.Graph(), "kernel")).StridePerAxis(s[0], s[1]).DilationPerAxis(d[0], d[1])
+	pads := [2][2]int{}
 	if c.Padding == "same" {
-		conv = conv.PadSame()
-	} else {
-		conv = conv.NoPadding()
+		for a := 0; a < 2; a++ {
+			pads[a] = nn.SamePadding(x.Shape().Dimensions[a+1], c.Kernel[a], s[a], d[a])
+		}
 	}
-	y := conv.Done()
+	y := nn.Conv2D(x, weight(ctx, x.Graph(), "kernel"), s, d, pads)
 	if !c.NoBias {
 		y = nn.AddBias(y, weight(ctx, x.Graph(), "bias"))
 	}

@@ -126,12 +126,20 @@ func TestGradients(t *testing.T) {
 		{"conv-pool-dense", true, []int{6, 5, 2}, []Layer{
 			&Conv2D{Filters: 3, Kernel: Sq(3), Padding: "same", Activation: "tanh"},
 			MaxPool2D(2), &Flatten{}, &Dense{Units: 4, Activation: "sigmoid"}}},
+		{"even-kernels-strides-dilation", true, []int{9, 8, 2}, []Layer{
+			&Conv2D{Filters: 3, Kernel: Pair{2, 3}, Strides: Sq(2), Padding: "same"},
+			&Conv2D{Filters: 2, Kernel: Sq(2), Padding: "same", Activation: "tanh"},
+			&Conv2D{Filters: 2, Kernel: Sq(2), Dilation: Sq(2)},
+			&Conv2D{Filters: 1, Kernel: Pair{1, 2}, Strides: Pair{1, 2}}}},
 		{"batchnorm-training", true, []int{4, 4, 3}, []Layer{&BatchNorm{}}},
 		{"batchnorm-inference", false, []int{4, 4, 3}, []Layer{&BatchNorm{}}},
 		{"zeropad-depthwise-separable", true, []int{5, 4, 2}, []Layer{
 			&ZeroPadding2D{Padding: Ints{1, 2}},
 			&DepthwiseConv2D{Kernel: Sq(3), Multiplier: 2, Strides: Sq(2), Activation: "tanh"},
 			&SeparableConv2D{Filters: 3, Kernel: Sq(3), Padding: "same", Dilation: Sq(2)}}},
+		{"conv2dtranspose", true, []int{3, 4, 2}, []Layer{
+			&Conv2DTranspose{Filters: 2, Kernel: Sq(3), Strides: Sq(2), Padding: "same", Activation: "tanh"},
+			&Conv2DTranspose{Filters: 1, Kernel: Pair{2, 3}, Strides: Sq(1), Padding: "valid"}}},
 		{"upsampling-globalpool", true, []int{4, 5, 2}, []Layer{
 			&UpSampling2D{Size: Sq(2)}, &UpSampling2D{Size: Pair{2, 3}, Interpolation: "bilinear"},
 			AvgPool2D(2), &GlobalAvgPool2D{}, &Reshape{Target: []int{1, 2}}}},

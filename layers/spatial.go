@@ -5,6 +5,7 @@ import (
 
 	"github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/tfrun/tfrun/tfgraph/nn"
 	"gopkg.in/yaml.v3"
 )
 
@@ -108,30 +109,8 @@ func (z *ZeroPadding2D) Weights([][]int) []Weight { return nil }
 func (z *ZeroPadding2D) MACs([][]int) int64       { return 0 }
 func (z *ZeroPadding2D) Apply(_ *context.Context, in []*graph.Node) *graph.Node {
 	s := z.sides()
-	x := padAxis(in[0], 1, s[0], s[1])
-	return padAxis(x, 2, s[2], s[3])
-}
-
-// padAxis adds zeros before and after one axis by concatenation, whose
-// gradient GoMLX defines (its Pad has none).
-func padAxis(x *graph.Node, axis, before, after int) *graph.Node {
-	parts := []*graph.Node{}
-	zeros := func(n int) *graph.Node {
-		d := x.Shape().Clone()
-		d.Dimensions[axis] = n
-		return graph.Zeros(x.Graph(), d)
-	}
-	if before > 0 {
-		parts = append(parts, zeros(before))
-	}
-	parts = append(parts, x)
-	if after > 0 {
-		parts = append(parts, zeros(after))
-	}
-	if len(parts) == 1 {
-		return x
-	}
-	return graph.Concatenate(parts, axis)
+	x := nn.ZeroPadAxis(in[0], 1, s[0], s[1])
+	return nn.ZeroPadAxis(x, 2, s[2], s[3])
 }
 
 func (g *GlobalAvgPool2D) Kind() string { return "globalavgpool2d" }

@@ -94,3 +94,70 @@ func TestBatchNormStatistics(t *testing.T) {
 		t.Errorf("moving variance %v", mv)
 	}
 }
+
+// TestConv2DTransposeDefinition scatters each input pixel times the kernel,
+// as TensorFlow's conv2d_transpose defines it, and crops for "same".
+func TestConv2DTransposeDefinition(t *testing.T) {
+	backend, err := adapter.New("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		k, s    int
+		padding string
+	}{{3, 2, "same"}, {2, 2, "same"}, {3, 2, "valid"}, {1, 3, "valid"}, {4, 1, "same"}} {
+		const h, w, cin, cout = 3, 4, 2, 3
+		l := &Conv2DTranspose{Filters: cout, Kernel: Sq(tc.k), Strides: Sq(tc.s), Padding: tc.padding, NoBias: true}
+		out, err := l.OutputShape([][]int{{h, w, cin}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		x := make([]float64, h*w*cin)
+		for i := range x {
+			x[i] = float64(i%5) - 2
+		}
+		kern := make([]float64, tc.k*tc.k*cout*cin)
+		for i := range kern {
+			kern[i] = float64(i%7) - 3
+		}
+		ctx := context.New()
+		ctx.VariableWithValue("kernel", tensors.FromFlatDataAndDimensions(kern, tc.k, tc.k, cout, cin))
+		res, err := context.ExecOnce(backend, ctx, func(ctx *context.Context, in *graph.Node) *graph.Node {
+			return l.Apply(ctx, []*graph.Node{in})
+		}, tensors.FromFlatDataAndDimensions(x, 1, h, w, cin))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := tensors.MustCopyFlatData[float64](res)
+		fullH, fullW := (h-1)*tc.s+tc.k, (w-1)*tc.s+tc.k
+		full := make([]float64, max(fullH, out[0]+tc.k)*max(fullW, out[1]+tc.k)*cout)
+		fw := max(fullW, out[1]+tc.k)
+		for i := 0; i < h; i++ {
+			for j := 0; j < w; j++ {
+				for a := 0; a < tc.k; a++ {
+					for b := 0; b < tc.k; b++ {
+						for o := 0; o < cout; o++ {
+							for ci := 0; ci < cin; ci++ {
+								full[((i*tc.s+a)*fw+j*tc.s+b)*cout+o] += x[(i*w+j)*cin+ci] * kern[((a*tc.k+b)*cout+o)*cin+ci]
+							}
+						}
+					}
+				}
+			}
+		}
+		top, left := 0, 0
+		if tc.padding == "same" {
+			top, left = max(tc.k-tc.s, 0)/2, max(tc.k-tc.s, 0)/2
+		}
+		for i := 0; i < out[0]; i++ {
+			for j := 0; j < out[1]; j++ {
+				for o := 0; o < cout; o++ {
+					want := full[((i+top)*fw+j+left)*cout+o]
+					if g := got[(i*out[1]+j)*cout+o]; g != want {
+						t.Fatalf("k%d s%d %s: out[%d,%d,%d] = %g, want %g", tc.k, tc.s, tc.padding, i, j, o, g, want)
+					}
+				}
+			}
+		}
+	}
+}

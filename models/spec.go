@@ -16,7 +16,9 @@ type Spec struct {
 	Zoo     string      `yaml:"zoo,omitempty"`
 	Input   []int       `yaml:"input"`
 	Classes int         `yaml:"classes,omitempty"`
-	Layers  []LayerSpec `yaml:"layers,omitempty"`
+	// Options configure a zoo model (e.g. base filters, depth).
+	Options map[string]any `yaml:"options,omitempty"`
+	Layers  []LayerSpec    `yaml:"layers,omitempty"`
 }
 
 // LayerSpec is one layer entry: `- conv2d: {filters: 32, kernel: 3}` with
@@ -66,7 +68,105 @@ func (l LayerSpec) MarshalYAML() (any, error) {
 }
 
 // ZooFunc builds a zoo model for an input shape and a class count.
-type ZooFunc func(input []int, classes int) (*Model, error)
+type ZooFunc func(input []int, classes int, opts *Options) (*Model, error)
+
+// Options are a zoo model's settings from YAML. Reading one marks it used;
+// Done reports the unused ones, so a misspelt option is an error.
+type Options struct {
+	values map[string]any
+	used   map[string]bool
+	err    error
+}
+
+func newOptions(m map[string]any) *Options {
+	return &Options{values: m, used: map[string]bool{}}
+}
+
+func (o *Options) get(key string) (any, bool) {
+	o.used[key] = true
+	v, ok := o.values[key]
+	return v, ok
+}
+
+// Int reads an integer option.
+func (o *Options) Int(key string, def int) int {
+	v, ok := o.get(key)
+	if !ok {
+		return def
+	}
+	n, isInt := v.(int)
+	if !isInt && o.err == nil {
+		o.err = fmt.Errorf("option %s: want an integer, got %v", key, v)
+	}
+	return n
+}
+
+// Float reads a number option.
+func (o *Options) Float(key string, def float64) float64 {
+	v, ok := o.get(key)
+	if !ok {
+		return def
+	}
+	switch n := v.(type) {
+	case int:
+		return float64(n)
+	case float64:
+		return n
+	}
+	if o.err == nil {
+		o.err = fmt.Errorf("option %s: want a number, got %v", key, v)
+	}
+	return def
+}
+
+// Bool reads a boolean option.
+func (o *Options) Bool(key string, def bool) bool {
+	v, ok := o.get(key)
+	if !ok {
+		return def
+	}
+	b, isBool := v.(bool)
+	if !isBool && o.err == nil {
+		o.err = fmt.Errorf("option %s: want true or false, got %v", key, v)
+	}
+	return b
+}
+
+// String reads a string option that must be one of choices.
+func (o *Options) String(key, def string, choices ...string) string {
+	v, ok := o.get(key)
+	if !ok {
+		return def
+	}
+	str, _ := v.(string)
+	for _, c := range choices {
+		if str == c {
+			return str
+		}
+	}
+	if o.err == nil {
+		o.err = fmt.Errorf("option %s: want one of %v, got %v", key, choices, v)
+	}
+	return def
+}
+
+// Done returns the first bad or unknown option.
+func (o *Options) Done() error {
+	if o.err != nil {
+		return o.err
+	}
+	var unknown []string
+	for k := range o.values {
+		if !o.used[k] {
+			unknown = append(unknown, k)
+		}
+	}
+	if len(unknown) > 0 {
+		sort.Strings(unknown)
+		return fmt.Errorf("unknown options %v", unknown)
+	}
+	return nil
+}
 
 var zoo = map[string]ZooFunc{}
 
@@ -88,13 +188,26 @@ func ZooNames() []string {
 	return ns
 }
 
-// FromZoo builds a zoo model.
+// FromZoo builds a zoo model with its default options.
 func FromZoo(name string, input []int, classes int) (*Model, error) {
+	return FromZooWith(name, input, classes, nil)
+}
+
+// FromZooWith builds a zoo model with options.
+func FromZooWith(name string, input []int, classes int, options map[string]any) (*Model, error) {
 	f, ok := zoo[name]
 	if !ok {
 		return nil, fmt.Errorf("unknown model %q (zoo: %v)", name, ZooNames())
 	}
-	return f(input, classes)
+	opts := newOptions(options)
+	m, err := f(input, classes, opts)
+	if err != nil {
+		return nil, fmt.Errorf("model %s: %v", name, err)
+	}
+	if err := opts.Done(); err != nil {
+		return nil, fmt.Errorf("model %s: %v", name, err)
+	}
+	return m, nil
 }
 
 // Build makes the model the spec describes.
@@ -106,7 +219,7 @@ func (s Spec) Build() (*Model, error) {
 		if len(s.Layers) > 0 {
 			return nil, fmt.Errorf("model %s: give either zoo or layers, not both", s.Name)
 		}
-		m, err := FromZoo(s.Zoo, s.Input, s.Classes)
+		m, err := FromZooWith(s.Zoo, s.Input, s.Classes, s.Options)
 		if err != nil {
 			return nil, err
 		}
@@ -117,6 +230,9 @@ func (s Spec) Build() (*Model, error) {
 	}
 	if len(s.Layers) == 0 {
 		return nil, fmt.Errorf("model %s: no layers", s.Name)
+	}
+	if len(s.Options) > 0 {
+		return nil, fmt.Errorf("model %s: options are for zoo models; a layer list takes none", s.Name)
 	}
 	f := NewFunctional(s.Name)
 	byName := map[string]*Tensor{}

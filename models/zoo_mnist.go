@@ -5,7 +5,7 @@ import "github.com/tfrun/tfrun/layers"
 // The course's case-1 models. The MLP is written in the functional style
 // and the conv net in the Sequential style, as the course shows both.
 func init() {
-	RegisterZoo("mlp", func(input []int, classes int) (*Model, error) {
+	RegisterZoo("mlp", func(input []int, classes int, _ *Options) (*Model, error) {
 		f := NewFunctional("mlp")
 		in := f.Input(input...)
 		x := f.Apply(&layers.Flatten{}, in)
@@ -14,7 +14,7 @@ func init() {
 		out := f.Apply(&layers.Dense{Units: orDefault(classes, 10), Activation: "softmax"}, x)
 		return f.Build(out)
 	})
-	RegisterZoo("convnet", func(input []int, classes int) (*Model, error) {
+	RegisterZoo("convnet", func(input []int, classes int, _ *Options) (*Model, error) {
 		conv := func(filters int) layers.Layer {
 			return &layers.Conv2D{Filters: filters, Kernel: layers.Sq(3), Padding: "same", Activation: "relu"}
 		}
