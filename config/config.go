@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/tfrun/tfrun/datasets"
 	"github.com/tfrun/tfrun/models"
+	"github.com/tfrun/tfrun/tfgraph/nn"
 	"gopkg.in/yaml.v3"
 )
 
@@ -36,6 +38,7 @@ type Data struct {
 // Train holds the optimiser, schedule and callbacks, with Keras' names.
 type Train struct {
 	Optimizer     string         `yaml:"optimizer"`
+	Loss          string         `yaml:"loss,omitempty"` // see nn.Losses; cross-entropy by default
 	LearningRate  float64        `yaml:"learning_rate"`
 	Momentum      float64        `yaml:"momentum,omitempty"`
 	BatchSize     int            `yaml:"batch_size"`
@@ -197,6 +200,8 @@ func (c *Config) validate() error {
 		return fmt.Errorf("train.batch_size must be > 0, got %d", t.BatchSize)
 	case t.Epochs <= 0:
 		return fmt.Errorf("train.epochs must be > 0, got %d", t.Epochs)
+	case t.Loss != "" && !slices.Contains(nn.Losses, t.Loss):
+		return fmt.Errorf("train.loss: unknown loss %q (known: %s)", t.Loss, strings.Join(nn.Losses, ", "))
 	case c.Data.Train == "":
 		return fmt.Errorf("data.train is not set")
 	case c.Data.Validation != "" && c.Data.ValidationSplit != 0:

@@ -48,6 +48,7 @@ func TestErrors(t *testing.T) {
 		{base, []string{"train.learning_rat=0.1"}, "field learning_rat not found"},
 		{base, []string{"train.optimizer=adagrad"}, `unknown optimizer "adagrad"`},
 		{base, []string{"train.batch_size=0"}, "batch_size must be > 0"},
+		{base, []string{"train.loss=hinge"}, `unknown loss "hinge"`},
 		{base, []string{"nonsense"}, "want key.path=value"},
 		{base, []string{"train.checkpoint.monitor=val_loss"}, "needs data.validation"},
 		{"model: [\n", nil, "yaml"},

@@ -26,10 +26,19 @@ type Runner struct {
 	evaluate *context.Exec
 }
 
-// NewRunner prepares inference for a model whose variables are in ctx.
-func NewRunner(backend backends.Backend, m *models.Model, ctx *context.Context) (*Runner, error) {
+// NewRunner prepares inference for a model whose variables are in ctx;
+// loss names the loss Evaluate reports ("" for cross-entropy).
+func NewRunner(backend backends.Backend, m *models.Model, ctx *context.Context, loss string) (*Runner, error) {
+	act := m.OutputActivation()
+	lossFn, err := nn.LossByName(loss, act)
+	if err != nil {
+		return nil, err
+	}
 	r := &Runner{model: m, classes: m.Output.Shape[len(m.Output.Shape)-1]}
-	var err error
+	if act == "sigmoid" && r.classes == 1 {
+		// One sigmoid channel scores two classes: background and object.
+		r.classes = 2
+	}
 	r.predict, err = context.NewExec(backend, ctx, func(ctx *context.Context, x *graph.Node) *graph.Node {
 		return m.Forward(ctx, x, false)
 	})
@@ -39,12 +48,13 @@ func NewRunner(backend backends.Backend, m *models.Model, ctx *context.Context) 
 	r.evaluate, err = context.NewExec(backend, ctx, func(ctx *context.Context, x, y *graph.Node) []*graph.Node {
 		logits := m.Forward(ctx, x, true)
 		n := float64(x.Shape().Dimensions[0])
-		return []*graph.Node{graph.MulScalar(nn.SparseCrossEntropy(logits, y), n), graph.ArgMax(logits, -1, y.DType())}
+		return []*graph.Node{graph.MulScalar(lossFn(logits, y), n), nn.Predictions(logits, act, y.DType())}
 	})
 	return r, err
 }
 
-// Classes is the length of the model's output vector.
+// Classes is the number of classes the model tells apart (2 for one
+// sigmoid channel).
 func (r *Runner) Classes() int { return r.classes }
 
 // Predict returns the model's output for n examples of the model's input

@@ -47,11 +47,11 @@ func TestReloadIsBitIdentical(t *testing.T) {
 	for i := range x {
 		x[i] = float32(i%17) / 17
 	}
-	r1, err := infer.NewRunner(backend, m, ctx)
+	r1, err := infer.NewRunner(backend, m, ctx, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	r2, err := infer.NewRunner(backend, ld.Model, ld.Ctx)
+	r2, err := infer.NewRunner(backend, ld.Model, ld.Ctx, "")
 	if err != nil {
 		t.Fatal(err)
 	}

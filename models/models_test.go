@@ -133,3 +133,34 @@ func TestSpecErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestCourseUNet checks the course U-Net's size: Keras' summary of
+// zhixuhao's unet() at 256×256×1 gives 31,031,685 parameters; with three
+// input bands the first convolution has 2·9·64 more.
+func TestCourseUNet(t *testing.T) {
+	m, err := FromZoo("unet", []int{256, 256, 3}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := m.ParamCount(), int64(31031685+2*9*64); got != want {
+		t.Errorf("course U-Net has %d parameters, want %d", got, want)
+	}
+	if s := m.Output.Shape; s[0] != 256 || s[1] != 256 || s[2] != 1 {
+		t.Errorf("output shape %v", s)
+	}
+	small, err := FromZooWith("unet", []int{64, 64, 3}, 3, map[string]any{"base": 8, "depth": 3, "batchnorm": true, "upsample": "transpose"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := small.Output.Shape; s[0] != 64 || s[2] != 3 || small.OutputActivation() != "softmax" {
+		t.Errorf("small U-Net output %v activation %q", s, small.OutputActivation())
+	}
+	for _, bad := range []map[string]any{{"bsae": 8}, {"depth": "deep"}, {"upsample": "pixelshuffle"}} {
+		if _, err := FromZooWith("unet", []int{64, 64, 3}, 1, bad); err == nil {
+			t.Errorf("options %v: no error", bad)
+		}
+	}
+	if _, err := FromZoo("unet", []int{100, 100, 3}, 1); err == nil {
+		t.Error("100×100 with depth 4: no error")
+	}
+}

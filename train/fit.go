@@ -64,12 +64,17 @@ func (f *Fitter) buildStep() (*context.Exec, error) {
 	if err != nil {
 		return nil, err
 	}
+	act := f.Model.OutputActivation()
+	lossFn, err := nn.LossByName(f.Opts.Loss, act)
+	if err != nil {
+		return nil, err
+	}
 	LearningRate(f.Ctx, f.Opts.LearningRate)
 	return context.NewExec(f.Backend, f.Ctx, func(ctx *context.Context, x, y *graph.Node) []*graph.Node {
 		g := x.Graph()
 		ctx.SetTraining(g, true)
 		logits := f.Model.Forward(ctx, x, true)
-		loss := nn.SparseCrossEntropy(logits, y)
+		loss := lossFn(logits, y)
 		var vars []*context.Variable
 		var nodes []*graph.Node
 		for v := range ctx.IterVariables() {
@@ -80,7 +85,7 @@ func (f *Fitter) buildStep() (*context.Exec, error) {
 		}
 		grads := graph.Gradient(loss, nodes...)
 		opt.Update(ctx, g, vars, grads)
-		return []*graph.Node{loss, nn.CorrectCount(logits, y)}
+		return []*graph.Node{loss, nn.CorrectCount(logits, y, act)}
 	})
 }
 
@@ -148,7 +153,7 @@ func (f *Fitter) Fit(train, val datasets.Source) (*history.History, error) {
 		if val != nil {
 			if f.eval == nil {
 				var err error
-				if f.eval, err = infer.NewRunner(f.Backend, f.Model, f.Ctx); err != nil {
+				if f.eval, err = infer.NewRunner(f.Backend, f.Model, f.Ctx, f.Opts.Loss); err != nil {
 					return h, err
 				}
 			}

@@ -90,7 +90,7 @@ func runBench(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	r, err := infer.NewRunner(backend, m, ctx)
+	r, err := infer.NewRunner(backend, m, ctx, "")
 	if err != nil {
 		return err
 	}

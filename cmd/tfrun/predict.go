@@ -59,11 +59,13 @@ func runPredict(c *cli.Context) error {
 		return err
 	}
 	defer backend.Finalize()
-	r, err := infer.NewRunner(backend, ld.Model, ld.Ctx)
+	r, err := infer.NewRunner(backend, ld.Model, ld.Ctx, "")
 	if err != nil {
 		return err
 	}
-	probs := make([]float32, 0, len(exs)*r.Classes())
+	outShape := ld.Model.Output.Shape
+	k := dims.Product(outShape)
+	probs := make([]float32, 0, len(exs)*k)
 	bs := c.Int("batch")
 	for from := 0; from < len(exs); from += bs {
 		part := exs[from:min(from+bs, len(exs))]
@@ -79,11 +81,10 @@ func runPredict(c *cli.Context) error {
 		probs = append(probs, p...)
 	}
 	if out := c.String("out"); out != "" {
-		if err := inputs.SaveNPY(out, &inputs.Array{Shape: []int{len(exs), r.Classes()}, Data: probs}); err != nil {
+		if err := inputs.SaveNPY(out, &inputs.Array{Shape: append([]int{len(exs)}, outShape...), Data: probs}); err != nil {
 			return err
 		}
 	}
-	k := r.Classes()
 	for i, e := range exs {
 		row := probs[i*k : (i+1)*k]
 		best := 0

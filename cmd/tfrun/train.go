@@ -146,7 +146,7 @@ func evalSaved(c *cli.Context, dir, source string, batch int) (*infer.Eval, erro
 		return nil, err
 	}
 	defer backend.Finalize()
-	r, err := infer.NewRunner(backend, ld.Model, ld.Ctx)
+	r, err := infer.NewRunner(backend, ld.Model, ld.Ctx, "")
 	if err != nil {
 		return nil, err
 	}

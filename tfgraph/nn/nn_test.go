@@ -83,7 +83,7 @@ func TestSparseCrossEntropyAndCorrectCount(t *testing.T) {
 	logits := []float32{2, 0, 0, 0, 3, 0}
 	labels := []int32{0, 2}
 	out := graph.MustNewExec(backend, func(l, y *graph.Node) []*graph.Node {
-		return []*graph.Node{SparseCrossEntropy(l, y), CorrectCount(l, y)}
+		return []*graph.Node{SparseCrossEntropy(l, y), CorrectCount(l, y, "softmax")}
 	}).MustExec(tensors.FromFlatDataAndDimensions(logits, 2, 3), tensors.FromFlatDataAndDimensions(labels, 2))
 	// Row 1: -log(e²/(e²+2)); row 2: -log(1/(2+e³)).
 	want := (-math.Log(math.Exp(2)/(math.Exp(2)+2)) - math.Log(1/(2+math.Exp(3)))) / 2
@@ -92,5 +92,54 @@ func TestSparseCrossEntropyAndCorrectCount(t *testing.T) {
 	}
 	if got := out[1].Value().(float32); got != 1 {
 		t.Errorf("correct count %g, want 1", got)
+	}
+}
+
+// TestBinaryLosses checks BCE and Dice against direct formulas, and their
+// gradients against finite differences, in float64.
+func TestBinaryLosses(t *testing.T) {
+	backend, err := adapter.New("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	z := []float64{-2, 0.5, 3, -0.1, 1.5, -4}
+	y := []int32{0, 1, 1, 1, 0, 0}
+	var bce, inter, sp, sy float64
+	for i := range z {
+		p := 1 / (1 + math.Exp(-z[i]))
+		bce -= float64(y[i])*math.Log(p) + (1-float64(y[i]))*math.Log(1-p)
+		inter += p * float64(y[i])
+		sp += p
+		sy += float64(y[i])
+	}
+	bce /= float64(len(z))
+	diceLoss := 1 - (2*inter+1)/(sp+sy+1)
+	labels := tensors.FromFlatDataAndDimensions(y, 2, 3)
+	for name, want := range map[string]float64{"bce": bce, "dice": diceLoss, "bce+dice": bce + diceLoss} {
+		loss, err := LossByName(name, "sigmoid")
+		if err != nil {
+			t.Fatal(err)
+		}
+		value := graph.MustNewExec(backend, func(l, lab *graph.Node) *graph.Node { return loss(l, lab) })
+		grad := graph.MustNewExec(backend, func(l, lab *graph.Node) *graph.Node { return graph.Gradient(loss(l, lab), l)[0] })
+		at := func(v []float64) float64 {
+			return value.MustExec(tensors.FromFlatDataAndDimensions(v, 2, 3, 1), labels)[0].Value().(float64)
+		}
+		if got := at(z); math.Abs(got-want) > 1e-12 {
+			t.Errorf("%s = %g, want %g", name, got, want)
+		}
+		g := tensors.MustCopyFlatData[float64](grad.MustExec(tensors.FromFlatDataAndDimensions(z, 2, 3, 1), labels)[0])
+		for i := range z {
+			const eps = 1e-6
+			zp, zm := append([]float64{}, z...), append([]float64{}, z...)
+			zp[i] += eps
+			zm[i] -= eps
+			if fd := (at(zp) - at(zm)) / (2 * eps); math.Abs(g[i]-fd) > 1e-7 {
+				t.Errorf("%s gradient[%d] = %g, finite difference %g", name, i, g[i], fd)
+			}
+		}
+	}
+	if _, err := LossByName("bce", "softmax"); err == nil {
+		t.Error("bce on a softmax output: no error")
 	}
 }
