@@ -12,10 +12,10 @@ import (
 // layers. A layer without `inputs` takes the previous layer's output
 // (Sequential); naming inputs gives the functional style.
 type Spec struct {
-	Name    string      `yaml:"name"`
-	Zoo     string      `yaml:"zoo,omitempty"`
-	Input   []int       `yaml:"input"`
-	Classes int         `yaml:"classes,omitempty"`
+	Name    string `yaml:"name"`
+	Zoo     string `yaml:"zoo,omitempty"`
+	Input   []int  `yaml:"input"`
+	Classes int    `yaml:"classes,omitempty"`
 	// Options configure a zoo model (e.g. base filters, depth).
 	Options map[string]any `yaml:"options,omitempty"`
 	Layers  []LayerSpec    `yaml:"layers,omitempty"`
