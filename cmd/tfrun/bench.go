@@ -19,6 +19,7 @@ import (
 	"github.com/tfrun/tfrun/models"
 	"github.com/tfrun/tfrun/train"
 	"github.com/urfave/cli/v2"
+	"gopkg.in/yaml.v3"
 )
 
 func benchCommand() *cli.Command {
@@ -34,6 +35,7 @@ func benchCommand() *cli.Command {
 			&cli.IntFlag{Name: "batch", Value: 32, Usage: "batch size"},
 			&cli.StringFlag{Name: "input", Value: "28x28x1", Usage: "input shape HxWxC"},
 			&cli.IntFlag{Name: "classes", Value: 10, Usage: "output classes"},
+			&cli.StringSliceFlag{Name: "option", Usage: "zoo model option, e.g. --option base=16 (repeatable)"},
 			&cli.IntFlag{Name: "repeats", Value: 5, Usage: "timed repetitions"},
 			&cli.BoolFlag{Name: "json", Usage: "print a JSON object"},
 		}, engineFlags()...),
@@ -63,7 +65,11 @@ func runBench(c *cli.Context) error {
 	if batch <= 0 || repeats <= 0 {
 		return fmt.Errorf("--batch and --repeats must be > 0")
 	}
-	m, err := models.FromZoo(c.String("model"), shape, c.Int("classes"))
+	opts, err := parseOptions(c.StringSlice("option"))
+	if err != nil {
+		return err
+	}
+	m, err := models.FromZooWith(c.String("model"), shape, c.Int("classes"), opts)
 	if err != nil {
 		return err
 	}
@@ -79,12 +85,17 @@ func runBench(c *cli.Context) error {
 	for i := range xs {
 		xs[i] = rng.Float32()
 	}
-	ys := make([]int32, batch)
+	// A classifier has one label per example; a segmentation model one per
+	// output pixel.
+	out := m.Output.Shape
+	labelShape := out[:len(out)-1]
+	classes := max(out[len(out)-1], 2)
+	ys := make([]int32, batch*dims.Product(labelShape))
 	for i := range ys {
-		ys[i] = int32(rng.IntN(c.Int("classes")))
+		ys[i] = int32(rng.IntN(classes))
 	}
 	x := tensors.FromFlatDataAndDimensions(xs, append([]int{batch}, shape...)...)
-	y := tensors.FromFlatDataAndDimensions(ys, batch)
+	y := tensors.FromFlatDataAndDimensions(ys, append([]int{batch}, labelShape...)...)
 	f := &train.Fitter{Backend: backend, Model: m, Ctx: ctx, Opts: config.Defaults().Train}
 	trainMS, err := median(repeats, func() error { _, _, err := f.Step(x, y); return err })
 	if err != nil {
@@ -130,6 +141,24 @@ func median(repeats int, fn func() error) (float64, error) {
 	}
 	slices.Sort(ms)
 	return ms[repeats/2], nil
+}
+
+// parseOptions reads key=value pairs, values as YAML scalars (16, true, a
+// word), the way a config's model.options would hold them.
+func parseOptions(kvs []string) (map[string]any, error) {
+	opts := map[string]any{}
+	for _, kv := range kvs {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("--option %q: want key=value", kv)
+		}
+		var val any
+		if err := yaml.Unmarshal([]byte(v), &val); err != nil {
+			return nil, fmt.Errorf("--option %s: %v", k, err)
+		}
+		opts[k] = val
+	}
+	return opts, nil
 }
 
 func parseShape(s string) ([]int, error) {
