@@ -13,6 +13,7 @@ import (
 
 	"github.com/tfrun/tfrun/datasets"
 	"github.com/tfrun/tfrun/models"
+	"github.com/tfrun/tfrun/pipeline"
 	"github.com/tfrun/tfrun/tfgraph/nn"
 	"gopkg.in/yaml.v3"
 )
@@ -25,14 +26,18 @@ type Config struct {
 	Engine Engine      `yaml:"engine,omitempty"`
 }
 
-// Data names where examples come from (see datasets.Load).
+// Data names where examples come from: sources for datasets.Load, or a
+// folder dataset of images and masks (segmentation).
 type Data struct {
-	Train           string              `yaml:"train"`
+	Train           string              `yaml:"train,omitempty"`
 	Validation      string              `yaml:"validation,omitempty"`
 	ValidationSplit float64             `yaml:"validation_split,omitempty"`
 	Test            string              `yaml:"test,omitempty"`
 	Limit           int                 `yaml:"limit,omitempty"` // use only the first N training examples
 	Preprocess      datasets.Preprocess `yaml:"preprocess,omitempty"`
+	// Folders is a folder dataset; its own split gives the training,
+	// validation and test sets.
+	Folders *pipeline.FolderConfig `yaml:"folders,omitempty"`
 }
 
 // Train holds the optimiser, schedule and callbacks, with Keras' names.
@@ -202,8 +207,10 @@ func (c *Config) validate() error {
 		return fmt.Errorf("train.epochs must be > 0, got %d", t.Epochs)
 	case t.Loss != "" && !slices.Contains(nn.Losses, t.Loss):
 		return fmt.Errorf("train.loss: unknown loss %q (known: %s)", t.Loss, strings.Join(nn.Losses, ", "))
-	case c.Data.Train == "":
-		return fmt.Errorf("data.train is not set")
+	case c.Data.Train == "" && c.Data.Folders == nil:
+		return fmt.Errorf("data: set data.train or data.folders")
+	case c.Data.Train != "" && c.Data.Folders != nil:
+		return fmt.Errorf("data: give data.train or data.folders, not both")
 	case c.Data.Validation != "" && c.Data.ValidationSplit != 0:
 		return fmt.Errorf("give data.validation or data.validation_split, not both")
 	}
@@ -211,7 +218,7 @@ func (c *Config) validate() error {
 		if m != "" && !strings.HasPrefix(m, "val_") && m != "loss" && m != "accuracy" {
 			return fmt.Errorf("unknown monitor %q (use loss, accuracy, val_loss or val_accuracy)", m)
 		}
-		if strings.HasPrefix(m, "val_") && c.Data.Validation == "" && c.Data.ValidationSplit == 0 {
+		if strings.HasPrefix(m, "val_") && !c.Data.hasValidation() {
 			return fmt.Errorf("monitor %q needs data.validation or data.validation_split", m)
 		}
 	}
@@ -219,6 +226,16 @@ func (c *Config) validate() error {
 		return fmt.Errorf("train.reduce_lr.factor must be in (0, 1), got %g", r.Factor)
 	}
 	return nil
+}
+
+// hasValidation tells whether the data gives a set to validate on; a folder
+// dataset validates on its validation split, or else on its test split as
+// the course does.
+func (d Data) hasValidation() bool {
+	if f := d.Folders; f != nil {
+		return f.Split.Validation > 0 || f.Split.Test > 0 || len(f.Split.ValidationFiles) > 0 || len(f.Split.TestFiles) > 0
+	}
+	return d.Validation != "" || d.ValidationSplit != 0
 }
 
 func monitor(cb any) string {

@@ -28,6 +28,7 @@ import (
 	"github.com/tfrun/tfrun/datasets"
 	"github.com/tfrun/tfrun/internal/dims"
 	"github.com/tfrun/tfrun/models"
+	"github.com/tfrun/tfrun/pipeline"
 	"gopkg.in/yaml.v3"
 )
 
@@ -41,10 +42,20 @@ const (
 
 // Meta is model.yaml.
 type Meta struct {
-	Format     string              `yaml:"format"`
-	Model      models.Spec         `yaml:"model"`
+	Format string      `yaml:"format"`
+	Model  models.Spec `yaml:"model"`
+	Inputs `yaml:",inline"`
+	Variables []VarInfo `yaml:"variables"`
+}
+
+// Inputs is how raw data becomes model input, saved so that prediction
+// repeats exactly what training did.
+type Inputs struct {
+	// Preprocess scales arrays and single images (classifiers).
 	Preprocess datasets.Preprocess `yaml:"preprocess,omitempty"`
-	Variables  []VarInfo           `yaml:"variables"`
+	// Decode reads image files and masks (segmentation): size, channels,
+	// scale and the mask values of the classes.
+	Decode *pipeline.Decode `yaml:"decode,omitempty"`
 }
 
 // VarInfo describes one stored variable.
@@ -55,7 +66,7 @@ type VarInfo struct {
 }
 
 // Save writes the model and its variables from ctx into dir.
-func Save(dir string, m *models.Model, ctx *context.Context, pre datasets.Preprocess) error {
+func Save(dir string, m *models.Model, ctx *context.Context, in Inputs) error {
 	spec, err := models.SpecOf(m)
 	if err != nil {
 		return err
@@ -63,7 +74,7 @@ func Save(dir string, m *models.Model, ctx *context.Context, pre datasets.Prepro
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	meta := Meta{Format: Format, Model: spec, Preprocess: pre}
+	meta := Meta{Format: Format, Model: spec, Inputs: in}
 	arrays := map[string]any{}
 	for _, v := range m.Variables() {
 		cv := ctx.In(v.Layer).GetVariable(v.Name)

@@ -22,7 +22,7 @@ func saved(t *testing.T) (string, *models.Model, *context.Context) {
 	ctx := context.New()
 	m.Init(ctx, 3)
 	dir := filepath.Join(t.TempDir(), "model")
-	if err := Save(dir, m, ctx, datasets.Preprocess{Scale: 255}); err != nil {
+	if err := Save(dir, m, ctx, Inputs{Preprocess: datasets.Preprocess{Scale: 255}}); err != nil {
 		t.Fatal(err)
 	}
 	return dir, m, ctx

@@ -82,13 +82,13 @@ func savedMLP(t *testing.T) string {
 	ctx := context.New()
 	m.Init(ctx, 1)
 	dir := filepath.Join(t.TempDir(), "mlp")
-	if err := modeldir.Save(dir, m, ctx, datasets.Preprocess{Scale: 255}); err != nil {
+	if err := modeldir.Save(dir, m, ctx, modeldir.Inputs{Preprocess: datasets.Preprocess{Scale: 255}}); err != nil {
 		t.Fatal(err)
 	}
 	return dir
 }
 
-func writePNG(t *testing.T, path string, size int) {
+func writeTestPNG(t *testing.T, path string, size int) {
 	t.Helper()
 	img := image.NewGray(image.Rect(0, 0, size, size))
 	for i := range img.Pix {
@@ -112,7 +112,7 @@ func TestBadInputs(t *testing.T) {
 	wantFailure(t, run(t, nil, "predict", "--model", model, "--input", missing), missing)
 
 	big := filepath.Join(tmp, "big.png")
-	writePNG(t, big, 32)
+	writeTestPNG(t, big, 32)
 	outNPY := filepath.Join(tmp, "probs.npy")
 	wantFailure(t, run(t, nil, "predict", "--model", model, "--input", big, "--out", outNPY), big, "32×32×1", "28×28×1")
 	if _, err := os.Stat(outNPY); err == nil {
@@ -192,7 +192,7 @@ func TestTrainEvalPredict(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("eval failed: %s", r.stderr)
 	}
-	var ev evalJSON
+	var ev classReport
 	if err := json.Unmarshal([]byte(r.stdout), &ev); err != nil {
 		t.Fatalf("eval --json: %v in %q", err, r.stdout)
 	}
@@ -252,4 +252,78 @@ func TestTrainEvalPredict(t *testing.T) {
 	if lines := strings.Count(r.stdout, "\n"); lines != 20 {
 		t.Errorf("predict printed %d lines, want 20", lines)
 	}
+}
+
+// TestSegmentation trains a tiny U-Net on a few sea-ice pairs, then
+// evaluates it on folders, previews it and writes masks.
+func TestSegmentation(t *testing.T) {
+	root := "../../../shared/data/sea_ice"
+	if _, err := os.Stat(root); err != nil {
+		t.Skipf("the course's sea-ice data is absent (%v)", err)
+	}
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "seg.yaml")
+	os.WriteFile(cfg, []byte(`
+model: {name: tiny, zoo: unet, input: [32, 32, 3], classes: 1, options: {base: 4, depth: 2, batchnorm: true}}
+data:
+  folders: {root: `+root+`, size: [32, 32], channels: 3, scale: 255, split: {limit: 24, shuffle: true, test: 0.25}, seed: 1, augment: {hflip: true}}
+train: {optimizer: adam, learning_rate: 0.01, loss: bce+dice, batch_size: 6, epochs: 1, seed: 1}
+`), 0o644)
+	out := filepath.Join(dir, "run")
+	if r := run(t, nil, "train", "--config", cfg, "--out", out, "--quiet"); r.code != 0 {
+		t.Fatalf("train failed: %s", r.stderr)
+	}
+	var rep segReport
+	b, err := os.ReadFile(filepath.Join(out, "test.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.NPixels != 6*32*32 || rep.PixelAccuracy <= 0 || rep.PixelAccuracy > 1 || len(rep.ConfusionMatrix) != 2 {
+		t.Errorf("test.json: %+v", rep)
+	}
+	preview := filepath.Join(dir, "grid.png")
+	r := run(t, nil, "eval", "--model", out, "--images", root+"/image", "--masks", root+"/label", "--json", "--batch", "50", "--preview", preview)
+	if r.code != 0 {
+		t.Fatalf("eval failed: %s", r.stderr)
+	}
+	var all segReport
+	if err := json.Unmarshal([]byte(r.stdout), &all); err != nil {
+		t.Fatalf("%v in %q", err, r.stdout)
+	}
+	if all.NPixels != 500*32*32 {
+		t.Errorf("eval over the folders counted %d pixels, want %d", all.NPixels, 500*32*32)
+	}
+	if img, err := os.Open(preview); err != nil {
+		t.Error("no preview written")
+	} else {
+		cfg, err := png.DecodeConfig(img)
+		img.Close()
+		if err != nil || cfg.Width != 3*32+4 || cfg.Height != 8*34 {
+			t.Errorf("preview %dx%d (%v)", cfg.Width, cfg.Height, err)
+		}
+	}
+	masks := filepath.Join(dir, "masks")
+	r = run(t, nil, "predict", "--model", out, "--input", root+"/image/sea_ice_001.jpg", "--input", root+"/image/sea_ice_002.jpg", "--out", masks)
+	if r.code != 0 {
+		t.Fatalf("predict failed: %s", r.stderr)
+	}
+	f, err := os.Open(filepath.Join(masks, "sea_ice_002.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	m, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Bounds().Dx() != 256 || m.Bounds().Dy() != 256 {
+		t.Errorf("mask is %v, want the image's 256×256", m.Bounds())
+	}
+	// Bad inputs: an unpaired mask folder and a classifier's flags.
+	empty := t.TempDir()
+	wantFailure(t, run(t, nil, "eval", "--model", out, "--images", root+"/image", "--masks", empty), empty)
+	wantFailure(t, run(t, nil, "predict", "--model", out, "--input", root+"/image/sea_ice_001.jpg"), "--out FOLDER")
 }

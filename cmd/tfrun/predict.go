@@ -16,15 +16,17 @@ import (
 func predictCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "predict",
-		Usage:     "predict the class of images or arrays with a saved model",
+		Usage:     "predict classes of images or arrays, or masks of images, with a saved model",
 		UsageText: "tfrun predict --model runs/mlp --input digit_3.jpg [--input more.png ...]\n   tfrun predict --model runs/mlp --input X.npy --out Y.npy",
 		Description: "Inputs are PNG, JPEG or TIFF images, or .npy arrays of examples [N, ...], with raw values (0-255 for 8-bit images): " +
 			"the model's saved preprocessing is applied. Colour images are turned to grey for one-channel models. " +
-			"Prints one line per example: input, class, probability. With --out, writes the probabilities [N, classes] as float32 .npy.",
+			"Prints one line per example: input, class, probability. With --out, writes the probabilities [N, classes] as float32 .npy.\n" +
+			"A segmentation model takes images or folders of images and writes one PNG mask per image into the --out folder, " +
+			"at the image's own size, coded as its training masks were (0/255, or the classes' values).",
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "model", Aliases: []string{"m"}, Usage: "model folder written by tfrun train", Required: true},
-			&cli.StringSliceFlag{Name: "input", Aliases: []string{"i"}, Usage: "image or .npy file (repeatable)", Required: true},
-			&cli.StringFlag{Name: "out", Usage: "write the probabilities to this .npy file"},
+			&cli.StringSliceFlag{Name: "input", Aliases: []string{"i"}, Usage: "image or .npy file, or a folder of images for a segmentation model (repeatable)", Required: true},
+			&cli.StringFlag{Name: "out", Usage: "write the probabilities to this .npy file (classifiers), or the masks into this folder (segmentation)"},
 			&cli.IntFlag{Name: "batch", Value: 256, Usage: "examples per engine call"},
 			&cli.BoolFlag{Name: "invert", Usage: "invert 8-bit images (255 - value) first: photos of dark ink on light paper, for models trained on light-on-dark MNIST"},
 		}, engineFlags()...),
@@ -44,6 +46,21 @@ func runPredict(c *cli.Context) error {
 	ld, err := modeldir.Load(c.String("model"))
 	if err != nil {
 		return err
+	}
+	if ld.Meta.Decode != nil {
+		if c.String("out") == "" {
+			return fmt.Errorf("a segmentation model writes masks: give --out FOLDER")
+		}
+		backend, err := newBackend(c, config.Engine{})
+		if err != nil {
+			return err
+		}
+		defer backend.Finalize()
+		r, err := infer.NewRunner(backend, ld.Model, ld.Ctx, "")
+		if err != nil {
+			return err
+		}
+		return predictMasks(ld, r, c.StringSlice("input"), c.String("out"))
 	}
 	in := ld.Model.Input.Shape
 	var exs []example

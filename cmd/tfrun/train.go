@@ -8,12 +8,14 @@ import (
 	"slices"
 	"time"
 
+	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/pkg/ml/context"
 	"github.com/tfrun/tfrun/config"
 	"github.com/tfrun/tfrun/datasets"
 	"github.com/tfrun/tfrun/history"
 	"github.com/tfrun/tfrun/infer"
 	"github.com/tfrun/tfrun/modeldir"
+	"github.com/tfrun/tfrun/pipeline"
 	"github.com/tfrun/tfrun/train"
 	"github.com/urfave/cli/v2"
 )
@@ -45,14 +47,12 @@ func runTrain(c *cli.Context) error {
 	if err != nil {
 		return fmt.Errorf("config %s: %v", c.String("config"), err)
 	}
-	trainSet, valSet, err := loadTrainData(cfg)
+	data, err := loadData(cfg)
 	if err != nil {
 		return err
 	}
-	for _, s := range []*datasets.Arrays{trainSet, valSet} {
-		if s != nil && !slices.Equal(s.Shape, m.Input.Shape) {
-			return fmt.Errorf("data %s gives examples of shape %v, model %s takes %v", cfg.Data.Train, s.Shape, m.Name, m.Input.Shape)
-		}
+	if err := data.check(m.Input.Shape, m.Output.Shape); err != nil {
+		return fmt.Errorf("%v, model %s", err, m.Name)
 	}
 	backend, err := newBackend(c, cfg.Engine)
 	if err != nil {
@@ -73,7 +73,7 @@ func runTrain(c *cli.Context) error {
 	log := history.NewCSVLogger(filepath.Join(out, "history.csv"))
 	f := &train.Fitter{
 		Backend: backend, Model: m, Ctx: ctx, Opts: cfg.Train, Progress: progress,
-		Save: func(*history.History) error { return modeldir.Save(out, m, ctx, cfg.Data.Preprocess) },
+		Save: func(*history.History) error { return modeldir.Save(out, m, ctx, modelInputs(cfg)) },
 		EpochEnd: func(h *history.History) error {
 			if err := log.Write(h); err != nil {
 				return err
@@ -83,75 +83,155 @@ func runTrain(c *cli.Context) error {
 	}
 	if progress != nil {
 		m.Summary(progress)
-		fmt.Fprintf(progress, "engine %s; %d training examples", backend.Name(), trainSet.N)
-		if valSet != nil {
-			fmt.Fprintf(progress, ", %d validation", valSet.N)
+		fmt.Fprintf(progress, "engine %s; %d training examples", backend.Name(), data.train.Len())
+		if data.val != nil {
+			fmt.Fprintf(progress, ", %d validation", data.val.Len())
 		}
 		fmt.Fprintln(progress)
 	}
 	start := time.Now()
-	var val datasets.Source
-	if valSet != nil {
-		val = valSet
-	}
-	if _, err := f.Fit(trainSet, val); err != nil {
+	if _, err := f.Fit(data.train, data.val); err != nil {
 		return err
 	}
 	if progress != nil {
 		fmt.Fprintf(progress, "trained in %s; model saved in %s\n", time.Since(start).Round(time.Second), out)
 	}
-	if cfg.Data.Test == "" {
+	if data.test == nil {
 		return nil
 	}
 	// The test score is the saved model's, read back from disk, so it is
 	// what `tfrun eval` will report.
-	ev, err := evalSaved(c, out, cfg.Data.Test, cfg.Train.BatchSize)
+	ld, err := modeldir.Load(out)
 	if err != nil {
 		return err
 	}
-	if progress != nil {
-		fmt.Fprintf(progress, "test (%s): accuracy %.4f, loss %.4f on %d examples\n", cfg.Data.Test, ev.Confusion.Accuracy(), ev.Loss, ev.Confusion.N())
+	ev, err := evaluate(c, ld, data.test, cfg.Train.BatchSize)
+	if err != nil {
+		return err
 	}
-	return writeJSONAtomic(filepath.Join(out, "test.json"), evalReport(ev))
+	rep := evalReport(ev, ld)
+	if progress != nil {
+		fmt.Fprintf(progress, "test (%s): %s\n", data.testName, rep.summary())
+	}
+	return writeJSONAtomic(filepath.Join(out, "test.json"), rep)
 }
 
-func loadTrainData(cfg *config.Config) (trainSet, valSet *datasets.Arrays, err error) {
+// modelInputs is what the saved model records of the data's preparation.
+func modelInputs(cfg *config.Config) modeldir.Inputs {
+	in := modeldir.Inputs{Preprocess: cfg.Data.Preprocess}
+	if f := cfg.Data.Folders; f != nil {
+		in.Decode = &f.Decode
+	}
+	return in
+}
+
+// runData are the sets of one run; val and test may be nil.
+type runData struct {
+	train, val, test datasets.Source
+	testName         string
+}
+
+func loadData(cfg *config.Config) (*runData, error) {
 	d := cfg.Data
-	if trainSet, err = datasets.Load(d.Train, d.Preprocess); err != nil {
-		return nil, nil, err
+	if f := d.Folders; f != nil {
+		sets, err := pipeline.OpenFolders(*f)
+		if err != nil {
+			return nil, err
+		}
+		if sets.Train == nil {
+			return nil, fmt.Errorf("data.folders: the split leaves no training pairs")
+		}
+		rd := &runData{train: sets.Train, val: sets.Validation, test: sets.Test, testName: "the folders' test split"}
+		if rd.val == nil {
+			// The course validates on its test split.
+			rd.val = sets.Test
+		}
+		return rd, nil
+	}
+	trainSet, err := datasets.Load(d.Train, d.Preprocess)
+	if err != nil {
+		return nil, err
 	}
 	if d.Limit > 0 && d.Limit < trainSet.N {
 		trainSet = trainSet.Range(0, d.Limit)
 	}
+	rd := &runData{train: trainSet, testName: d.Test}
 	switch {
 	case d.Validation != "":
-		valSet, err = datasets.Load(d.Validation, d.Preprocess)
+		if rd.val, err = datasets.Load(d.Validation, d.Preprocess); err != nil {
+			return nil, err
+		}
 	case d.ValidationSplit > 0:
-		trainSet, valSet, err = trainSet.SplitLast(d.ValidationSplit)
+		tr, val, err := trainSet.SplitLast(d.ValidationSplit)
+		if err != nil {
+			return nil, err
+		}
+		rd.train, rd.val = tr, val
 	}
-	return trainSet, valSet, err
+	if d.Test != "" {
+		if rd.test, err = datasets.Load(d.Test, d.Preprocess); err != nil {
+			return nil, err
+		}
+	}
+	return rd, nil
 }
 
-func evalSaved(c *cli.Context, dir, source string, batch int) (*infer.Eval, error) {
+// check compares every set's shapes with the model's: a classifier's
+// labels are one per example, a segmentation model's one per output pixel.
+func (rd *runData) check(in, out []int) error {
+	for _, s := range []datasets.Source{rd.train, rd.val, rd.test} {
+		if s == nil {
+			continue
+		}
+		if err := checkSource(s, in, out); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func checkSource(s datasets.Source, in, out []int) error {
+	if !slices.Equal(s.InputShape(), in) {
+		return fmt.Errorf("the data gives examples of shape %v, the model takes %v", s.InputShape(), in)
+	}
+	if want := out[:len(out)-1]; !slices.Equal(s.LabelShape(), want) {
+		return fmt.Errorf("the data gives labels of shape %v, the model's output %v needs %v", s.LabelShape(), out, want)
+	}
+	return nil
+}
+
+// evalSaved evaluates a saved model on a data source string.
+func evalSaved(c *cli.Context, dir, source string, batch int) (*modeldir.Loaded, *infer.Eval, error) {
 	ld, err := modeldir.Load(dir)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	data, err := datasets.Load(source, ld.Meta.Preprocess)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	ev, err := evaluate(c, ld, data, batch)
+	return ld, ev, err
+}
+
+func evaluate(c *cli.Context, ld *modeldir.Loaded, data datasets.Source, batch int) (*infer.Eval, error) {
 	backend, err := newBackend(c, config.Engine{})
 	if err != nil {
 		return nil, err
 	}
 	defer backend.Finalize()
+	return evaluateOn(backend, ld, data, batch)
+}
+
+// evaluateOn runs on a given backend; a model's variables stay bound to
+// the first backend that used them.
+func evaluateOn(backend backends.Backend, ld *modeldir.Loaded, data datasets.Source, batch int) (*infer.Eval, error) {
+	if err := checkSource(data, ld.Model.Input.Shape, ld.Model.Output.Shape); err != nil {
+		return nil, err
+	}
 	r, err := infer.NewRunner(backend, ld.Model, ld.Ctx, "")
 	if err != nil {
 		return nil, err
-	}
-	if !slices.Equal(data.Shape, ld.Model.Input.Shape) {
-		return nil, fmt.Errorf("data %s gives examples of shape %v, model %s takes %v", source, data.Shape, dir, ld.Model.Input.Shape)
 	}
 	return r.Evaluate(data, batch)
 }
