@@ -32,6 +32,7 @@ func app() *cli.App {
 			predictCommand(),
 			benchCommand(),
 			summaryCommand(),
+			inspectCommand(),
 		},
 	}
 }
