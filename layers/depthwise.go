@@ -52,10 +52,16 @@ func depthwise(x, kernel *graph.Node, strides, dilation Pair, padding string) *g
 	kd := kernel.Shape().Dimensions
 	k := graph.Reshape(kernel, kd[0], kd[1], 1, kd[2]*kd[3])
 	conv := graph.Convolve(x, k).FeatureGroupCount(kd[2]).StridePerAxis(strides[0], strides[1]).DilationPerAxis(dilation[0], dilation[1])
-	if padding == "same" {
-		return conv.PadSame().Done()
+	if padding != "same" {
+		return conv.NoPadding().Done()
 	}
-	return conv.NoPadding().Done()
+	// TensorFlow's split of the padding, which GoMLX's PadSame gets wrong
+	// for strides above 1.
+	xd := x.Shape().Dimensions
+	return conv.PaddingPerDim([][2]int{
+		nn.SamePadding(xd[1], kd[0], strides[0], dilation[0]),
+		nn.SamePadding(xd[2], kd[1], strides[1], dilation[1]),
+	}).Done()
 }
 
 func (d *DepthwiseConv2D) Kind() string { return "depthwiseconv2d" }

@@ -140,6 +140,11 @@ func TestGradients(t *testing.T) {
 		{"conv2dtranspose", true, []int{3, 4, 2}, []Layer{
 			&Conv2DTranspose{Filters: 2, Kernel: Sq(3), Strides: Sq(2), Padding: "same", Activation: "tanh"},
 			&Conv2DTranspose{Filters: 1, Kernel: Pair{2, 3}, Strides: Sq(1), Padding: "valid"}}},
+		{"same-stride-depthwise-relu-pools", true, []int{9, 8, 2}, []Layer{
+			&DepthwiseConv2D{Kernel: Sq(3), Strides: Sq(2), Padding: "same"},
+			&ReLU{NegativeSlope: 0.1, Threshold: 0.05},
+			&Pool2D{kind: "maxpool2d", Pool: Sq(3), Strides: Sq(2), Padding: "same"},
+			&Pool2D{kind: "avgpool2d", Pool: Sq(3), Strides: Sq(2), Padding: "same"}}},
 		{"upsampling-globalpool", true, []int{4, 5, 2}, []Layer{
 			&UpSampling2D{Size: Sq(2)}, &UpSampling2D{Size: Pair{2, 3}, Interpolation: "bilinear"},
 			AvgPool2D(2), &GlobalAvgPool2D{}, &Reshape{Target: []int{1, 2}}}},

@@ -5,6 +5,7 @@ import (
 
 	"github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/tfrun/tfrun/tfgraph/nn"
 )
 
 // Pool2D is Keras' MaxPooling2D and AveragePooling2D; strides default to
@@ -71,10 +72,14 @@ func (p *Pool2D) Apply(_ *context.Context, in []*graph.Node) *graph.Node {
 		b = graph.MeanPool(in[0])
 	}
 	b = b.WindowPerAxis(p.Pool[0], p.Pool[1]).StridePerAxis(s[0], s[1])
-	if p.Padding == "same" {
-		b = b.PadSame()
-	} else {
-		b = b.NoPadding()
+	if p.Padding != "same" {
+		return b.NoPadding().Done()
 	}
-	return b.Done()
+	// GoMLX's PadSame centres the window as for stride 1; with a larger
+	// stride TensorFlow puts the extra padding after, so windows differ.
+	d := in[0].Shape().Dimensions
+	return b.PaddingPerDim([][2]int{
+		nn.SamePadding(d[1], p.Pool[0], s[0], 1),
+		nn.SamePadding(d[2], p.Pool[1], s[1], 1),
+	}).Done()
 }

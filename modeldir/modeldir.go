@@ -29,6 +29,7 @@ import (
 	"github.com/tfrun/tfrun/internal/dims"
 	"github.com/tfrun/tfrun/models"
 	"github.com/tfrun/tfrun/pipeline"
+	"github.com/tfrun/tfrun/savedmodels/importer"
 	"gopkg.in/yaml.v3"
 )
 
@@ -42,9 +43,9 @@ const (
 
 // Meta is model.yaml.
 type Meta struct {
-	Format string      `yaml:"format"`
-	Model  models.Spec `yaml:"model"`
-	Inputs `yaml:",inline"`
+	Format    string      `yaml:"format"`
+	Model     models.Spec `yaml:"model"`
+	Inputs    `yaml:",inline"`
 	Variables []VarInfo `yaml:"variables"`
 }
 
@@ -126,13 +127,18 @@ type Loaded struct {
 	Ctx   *context.Context
 }
 
-// Load reads a model folder. Every problem names the file at fault.
+// Load reads a model folder, or imports a Keras model: a SavedModel folder
+// with keras_metadata.pb, or an .h5 file. Every problem names the file at
+// fault.
 func Load(dir string) (*Loaded, error) {
+	if isKeras(dir) {
+		return loadKeras(dir)
+	}
 	metaPath := filepath.Join(dir, metaFile)
 	b, err := os.ReadFile(metaPath)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("%s: not a tfrun model folder (no %s)", dir, metaFile)
+			return nil, fmt.Errorf("%s: not a tfrun model folder (no %s), a SavedModel or a Keras .h5 file", dir, metaFile)
 		}
 		return nil, fmt.Errorf("%s: %v", metaPath, err)
 	}
@@ -187,6 +193,40 @@ func Load(dir string) (*Loaded, error) {
 		return nil, fmt.Errorf("%s: %v", metaPath, err)
 	}
 	return &Loaded{Meta: meta, Model: m, Ctx: ctx}, nil
+}
+
+// isKeras tells a Keras model from a tfrun folder: a file, or a folder
+// with a saved_model.pb and no model.yaml.
+func isKeras(path string) bool {
+	st, err := os.Stat(path)
+	if err != nil {
+		return false
+	}
+	if !st.IsDir() {
+		return true
+	}
+	_, errMeta := os.Stat(filepath.Join(path, metaFile))
+	_, errPB := os.Stat(filepath.Join(path, "saved_model.pb"))
+	return errors.Is(errMeta, os.ErrNotExist) && errPB == nil
+}
+
+// loadKeras imports a Keras model into tfrun's engine. It records no
+// preprocessing: Keras files do not say how inputs were prepared, and a
+// model that rescales raw pixels does so in its own Rescaling layer.
+func loadKeras(path string) (*Loaded, error) {
+	imp, err := importer.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	spec, err := models.SpecOf(imp.Model)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	ctx := context.New()
+	if err := imp.Model.SetVariables(ctx, imp.Values); err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	return &Loaded{Meta: Meta{Format: "keras " + imp.Keras.Format, Model: spec}, Model: imp.Model, Ctx: ctx}, nil
 }
 
 // readArray reads one array of the archive. npyio's npy reader assumes each

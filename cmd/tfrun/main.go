@@ -33,6 +33,7 @@ func app() *cli.App {
 			benchCommand(),
 			summaryCommand(),
 			inspectCommand(),
+			importCommand(),
 		},
 	}
 }

@@ -6,10 +6,10 @@ import (
 	"slices"
 
 	"github.com/tfrun/tfrun/config"
+	"github.com/tfrun/tfrun/datasets"
 	"github.com/tfrun/tfrun/infer"
 	"github.com/tfrun/tfrun/inputs"
 	"github.com/tfrun/tfrun/internal/dims"
-	"github.com/tfrun/tfrun/modeldir"
 	"github.com/urfave/cli/v2"
 )
 
@@ -24,11 +24,13 @@ func predictCommand() *cli.Command {
 			"A segmentation model takes images or folders of images and writes one PNG mask per image into the --out folder, " +
 			"at the image's own size, coded as its training masks were (0/255, or the classes' values).",
 		Flags: append([]cli.Flag{
-			&cli.StringFlag{Name: "model", Aliases: []string{"m"}, Usage: "model folder written by tfrun train", Required: true},
+			&cli.StringFlag{Name: "model", Aliases: []string{"m"}, Usage: modelUsage, Required: true},
 			&cli.StringSliceFlag{Name: "input", Aliases: []string{"i"}, Usage: "image or .npy file, or a folder of images for a segmentation model (repeatable)", Required: true},
 			&cli.StringFlag{Name: "out", Usage: "write the probabilities to this .npy file (classifiers), or the masks into this folder (segmentation)"},
 			&cli.IntFlag{Name: "batch", Value: 256, Usage: "examples per engine call"},
 			&cli.BoolFlag{Name: "invert", Usage: "invert 8-bit images (255 - value) first: photos of dark ink on light paper, for models trained on light-on-dark MNIST"},
+			scaleFlag(),
+			signatureFlag(),
 		}, engineFlags()...),
 		Action: runPredict,
 	}
@@ -43,7 +45,10 @@ func runPredict(c *cli.Context) error {
 	if c.Int("batch") <= 0 {
 		return fmt.Errorf("--batch must be > 0")
 	}
-	ld, err := modeldir.Load(c.String("model"))
+	if usesTensorFlow(c, config.Engine{}) {
+		return predictTF(c)
+	}
+	ld, err := loadModel(c, c.String("model"))
 	if err != nil {
 		return err
 	}
@@ -62,15 +67,6 @@ func runPredict(c *cli.Context) error {
 		}
 		return predictMasks(ld, r, c.StringSlice("input"), c.String("out"))
 	}
-	in := ld.Model.Input.Shape
-	var exs []example
-	for _, path := range c.StringSlice("input") {
-		got, err := readExamples(path, in, c.Bool("invert"))
-		if err != nil {
-			return err
-		}
-		exs = append(exs, got...)
-	}
 	backend, err := newBackend(c, config.Engine{})
 	if err != nil {
 		return err
@@ -80,7 +76,26 @@ func runPredict(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	outShape := ld.Model.Output.Shape
+	binary := ld.Model.OutputActivation() == "sigmoid"
+	return predictExamples(c, r, ld.Model.Input.Shape, ld.Model.Output.Shape, ld.Meta.Preprocess, binary)
+}
+
+// predictor is an engine's prediction on n examples of its input shape.
+type predictor interface {
+	Predict(x []float32, n int) ([]float32, error)
+}
+
+// predictExamples runs a classifier on the --input files, writes --out and
+// prints each example's class and probability.
+func predictExamples(c *cli.Context, r predictor, in, outShape []int, pre datasets.Preprocess, binary bool) error {
+	var exs []example
+	for _, path := range c.StringSlice("input") {
+		got, err := readExamples(path, in, c.Bool("invert"))
+		if err != nil {
+			return err
+		}
+		exs = append(exs, got...)
+	}
 	k := dims.Product(outShape)
 	probs := make([]float32, 0, len(exs)*k)
 	bs := c.Int("batch")
@@ -90,7 +105,7 @@ func runPredict(c *cli.Context) error {
 		for _, e := range part {
 			x = append(x, e.data...)
 		}
-		ld.Meta.Preprocess.Apply(x)
+		pre.Apply(x)
 		p, err := r.Predict(x, len(part))
 		if err != nil {
 			return err
@@ -103,16 +118,28 @@ func runPredict(c *cli.Context) error {
 		}
 	}
 	for i, e := range exs {
-		row := probs[i*k : (i+1)*k]
-		best := 0
-		for j := range row {
-			if row[j] > row[best] {
-				best = j
-			}
-		}
-		fmt.Printf("%s\t%d\t%.4f\n", e.label, best, row[best])
+		class, p := classOf(probs[i*k:(i+1)*k], binary)
+		fmt.Printf("%s\t%d\t%.4f\n", e.label, class, p)
 	}
 	return nil
+}
+
+// classOf is the class one output row predicts, with its probability; a
+// binary model's single output is the probability of class 1.
+func classOf(row []float32, binary bool) (int32, float32) {
+	if binary && len(row) == 1 {
+		if row[0] > 0.5 {
+			return 1, row[0]
+		}
+		return 0, 1 - row[0]
+	}
+	best := 0
+	for j := range row {
+		if row[j] > row[best] {
+			best = j
+		}
+	}
+	return int32(best), row[best]
 }
 
 // readExamples turns one input file into examples of the model's input
@@ -138,10 +165,16 @@ func readExamples(path string, want []int, invert bool) ([]example, error) {
 		}
 		return exs, nil
 	}
-	if len(want) == 3 && want[2] == 1 && len(a.Shape) == 3 && a.Shape[2] == 3 {
+	// A model of one channel, or of as many values as grey pixels (an MLP),
+	// takes colour images in grey.
+	grey := len(want) == 3 && want[2] == 1 || dims.Product(want) == dims.Product(a.Shape)/3
+	if grey && len(a.Shape) == 3 && a.Shape[2] == 3 {
 		if a, err = inputs.ToGray(a); err != nil {
 			return nil, fmt.Errorf("%s: %v", path, err)
 		}
+	}
+	if reshapes(a.Shape, want) {
+		a.Shape = want
 	}
 	if !slices.Equal(a.Shape, want) {
 		return nil, fmt.Errorf("%s: image is %s, the model takes %s", path, dimsString(a.Shape), dimsString(want))

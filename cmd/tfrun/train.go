@@ -15,6 +15,7 @@ import (
 	"github.com/tfrun/tfrun/history"
 	"github.com/tfrun/tfrun/infer"
 	"github.com/tfrun/tfrun/modeldir"
+	"github.com/tfrun/tfrun/models"
 	"github.com/tfrun/tfrun/pipeline"
 	"github.com/tfrun/tfrun/train"
 	"github.com/urfave/cli/v2"
@@ -33,6 +34,9 @@ func trainCommand() *cli.Command {
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "output folder for the model, log and plot", Required: true},
 			&cli.StringSliceFlag{Name: "set", Usage: "override a config key, e.g. --set train.learning_rate=0.01 (repeatable)"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress bar or per-epoch lines"},
+			&cli.StringFlag{Name: "init", Usage: "fine-tune this model (a tfrun folder, a Keras SavedModel or .h5) instead of building the config's model:; " +
+				"with --engine tensorflow, a SavedModel exported by scripts/export_trainable.py, trained and written back as a SavedModel"},
+			signatureFlag(),
 		}, engineFlags()...),
 		Action: runTrain,
 	}
@@ -43,14 +47,18 @@ func runTrain(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	m, err := cfg.Model.Build()
+	if usesTensorFlow(c, cfg.Engine) {
+		return trainTF(c, cfg)
+	}
+	m, ctx, err := startingModel(c, cfg)
 	if err != nil {
-		return fmt.Errorf("config %s: %v", c.String("config"), err)
+		return err
 	}
 	data, err := loadData(cfg)
 	if err != nil {
 		return err
 	}
+	data.fit(m.Input.Shape)
 	if err := data.check(m.Input.Shape, m.Output.Shape); err != nil {
 		return fmt.Errorf("%v, model %s", err, m.Name)
 	}
@@ -68,8 +76,6 @@ func runTrain(c *cli.Context) error {
 	if c.Bool("quiet") {
 		progress = nil
 	}
-	ctx := context.New()
-	m.Init(ctx, cfg.Train.Seed)
 	log := history.NewCSVLogger(filepath.Join(out, "history.csv"))
 	f := &train.Fitter{
 		Backend: backend, Model: m, Ctx: ctx, Opts: cfg.Train, Progress: progress,
@@ -114,6 +120,28 @@ func runTrain(c *cli.Context) error {
 		fmt.Fprintf(progress, "test (%s): %s\n", data.testName, rep.summary())
 	}
 	return writeJSONAtomic(filepath.Join(out, "test.json"), rep)
+}
+
+// startingModel is the config's model with fresh weights, or the --init
+// model with its own.
+func startingModel(c *cli.Context, cfg *config.Config) (*models.Model, *context.Context, error) {
+	if !c.IsSet("init") {
+		m, err := cfg.Model.Build()
+		if err != nil {
+			return nil, nil, fmt.Errorf("config %s: %v", c.String("config"), err)
+		}
+		ctx := context.New()
+		m.Init(ctx, cfg.Train.Seed)
+		return m, ctx, nil
+	}
+	if s := cfg.Model; s.Name != "" || s.Zoo != "" || len(s.Input) > 0 || len(s.Layers) > 0 {
+		return nil, nil, fmt.Errorf("config %s: give its model: section or --init, not both", c.String("config"))
+	}
+	ld, err := modeldir.Load(c.String("init"))
+	if err != nil {
+		return nil, nil, err
+	}
+	return ld.Model, ld.Ctx, nil
 }
 
 // modelInputs is what the saved model records of the data's preparation.
@@ -176,6 +204,11 @@ func loadData(cfg *config.Config) (*runData, error) {
 	return rd, nil
 }
 
+// fit lets in-memory sets feed a model that takes flat examples.
+func (rd *runData) fit(in []int) {
+	rd.train, rd.val, rd.test = fitInput(rd.train, in), fitInput(rd.val, in), fitInput(rd.test, in)
+}
+
 // check compares every set's shapes with the model's: a classifier's
 // labels are one per example, a segmentation model's one per output pixel.
 func (rd *runData) check(in, out []int) error {
@@ -202,7 +235,7 @@ func checkSource(s datasets.Source, in, out []int) error {
 
 // evalSaved evaluates a saved model on a data source string.
 func evalSaved(c *cli.Context, dir, source string, batch int) (*modeldir.Loaded, *infer.Eval, error) {
-	ld, err := modeldir.Load(dir)
+	ld, err := loadModel(c, dir)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -210,7 +243,7 @@ func evalSaved(c *cli.Context, dir, source string, batch int) (*modeldir.Loaded,
 	if err != nil {
 		return nil, nil, err
 	}
-	ev, err := evaluate(c, ld, data, batch)
+	ev, err := evaluate(c, ld, fitInput(data, ld.Model.Input.Shape), batch)
 	return ld, ev, err
 }
 
