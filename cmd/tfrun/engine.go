@@ -9,7 +9,7 @@ import (
 
 func engineFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "engine", Usage: `compute engine: "go" (embedded, pure Go), "xla" (needs --plugin), or "tensorflow" (runs a SavedModel on libtensorflow; needs a tfrun built with -tags tensorflow)`},
+		&cli.StringFlag{Name: "engine", Usage: `compute engine: "go" (embedded; oneDNN and OpenBLAS kernels where those libraries are installed, pure Go otherwise; TFRUN_CPU=pure forces pure Go), "xla" (needs --plugin), or "tensorflow" (runs a SavedModel on libtensorflow; needs a tfrun built with -tags tensorflow)`},
 		&cli.StringFlag{Name: "plugin", Usage: "PJRT plugin for the xla engine: a path to pjrt_c_api_*_plugin.so, or a plugin name; never downloaded", EnvVars: []string{"PJRT_PLUGIN_LIBRARY_PATH"}},
 		&cli.IntFlag{Name: "threads", Usage: "worker threads for the go engine (0 = all cores)"},
 	}

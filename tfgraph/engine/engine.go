@@ -5,15 +5,21 @@
 // the user provides. tfrun never downloads plugins, and a failing "xla" never
 // falls back to "go": asking for one engine and silently getting another
 // would make results and timings lie.
+//
+// Where tfrun is built with cgo and oneDNN and OpenBLAS load, engine "go"
+// runs on package cpu instead: native kernels for the heavy ops, the
+// adapter for the rest. TFRUN_CPU=pure asks for the adapter alone.
 package engine
 
 import (
 	"fmt"
+	"os"
 	"runtime"
 	"strings"
 
 	"github.com/gomlx/gomlx/backends"
 	"github.com/tfrun/tfrun/tfgraph/adapter"
+	"github.com/tfrun/tfrun/tfgraph/cpu"
 )
 
 const (
@@ -75,9 +81,21 @@ func New(cfg Config) (backends.Backend, error) {
 	}
 }
 
+// PureEnv names the environment variable that, set to "pure", makes engine
+// "go" use the adapter alone even where the native CPU kernels are built in
+// (for comparisons).
+const PureEnv = "TFRUN_CPU"
+
 func newGo(cfg Config) (backends.Backend, error) {
 	if cfg.Threads < 0 {
 		return nil, fmt.Errorf("engine go: threads must be >= 0 (0 = all cores), got %d", cfg.Threads)
+	}
+	if os.Getenv(PureEnv) != "pure" && cpu.Native() {
+		be, err := cpu.New(cfg.Threads)
+		if err != nil {
+			return nil, fmt.Errorf("engine go: %w", err)
+		}
+		return be, nil
 	}
 	config := ""
 	if cfg.Threads > 0 {

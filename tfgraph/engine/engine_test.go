@@ -8,7 +8,22 @@ import (
 	. "github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/shapes"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/tfrun/tfrun/tfgraph/cpu"
 )
+
+// TestPureOverride checks that TFRUN_CPU=pure selects the adapter even
+// where the native kernels are built in, for comparisons.
+func TestPureOverride(t *testing.T) {
+	t.Setenv(PureEnv, "pure")
+	be, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer be.Finalize()
+	if be.Name() != "tfrun-go" {
+		t.Errorf("with %s=pure the engine is %q, want the adapter tfrun-go", PureEnv, be.Name())
+	}
+}
 
 func TestGoEngine(t *testing.T) {
 	for _, cfg := range []Config{{}, {Name: "go"}, {Name: " GO ", Threads: 1}, {Name: "go", Threads: 2, Plugin: "ignored"}} {
@@ -16,8 +31,12 @@ func TestGoEngine(t *testing.T) {
 		if err != nil {
 			t.Fatalf("New(%+v): %v", cfg, err)
 		}
-		if be.Name() != "tfrun-go" {
-			t.Errorf("New(%+v).Name() = %q, want the adapter", cfg, be.Name())
+		want := "tfrun-go"
+		if cpu.Native() {
+			want = "tfrun-cpu"
+		}
+		if be.Name() != want {
+			t.Errorf("New(%+v).Name() = %q, want %q", cfg, be.Name(), want)
 		}
 		out, err := ExecOnce(be, func(g *Graph) *Node {
 			x := IotaFull(g, shapes.Make(dtypes.Float32, 2, 3))

@@ -1,0 +1,323 @@
+package cpu
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	"github.com/gomlx/gomlx/pkg/core/shapes"
+	"github.com/tfrun/tfrun/tfgraph/cpu/kernels"
+)
+
+// ConvGeneral implements backends.Builder. A float32 convolution runs on a
+// kernels convolution pass chosen by its form, whatever its axes layout:
+//
+//   - without input dilation, as a forward convolution, unless its kernel
+//     is spatially larger than its output: that is how a weights gradient
+//     arrives (GoMLX convolves the input with the output gradient, batch and
+//     channel axes swapped), and it runs as a backward-weights pass;
+//   - with input dilation and unit strides (how a strided convolution's
+//     input gradient arrives), as a backward-data pass with the kernel
+//     reversed back.
+//
+// Anything else (batch groups, both dilation and strides) is delegated.
+func (b *Builder) ConvGeneral(input, kernel backends.Op, axes backends.ConvolveAxesConfig, strides []int,
+	paddings [][2]int, inputDilations, kernelDilations []int, channelGroupCount, batchGroupCount int) (backends.Op, error) {
+	vs, err := b.values(ops{input, kernel})
+	if err != nil {
+		return nil, err
+	}
+	c := &convCall{input: vs[0], kernel: vs[1], axes: axes.Clone(), strides: slices.Clone(strides),
+		paddings: slices.Clone(paddings), inDil: slices.Clone(inputDilations), kDil: slices.Clone(kernelDilations),
+		groups: channelGroupCount, batchGroups: batchGroupCount}
+	foldPadding(c)
+	v, err := b.convGeneral(c)
+	if err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// convGeneral records the convolution c.
+func (b *Builder) convGeneral(c *convCall) (*value, error) {
+	v, err := b.record1(backends.OpTypeConvGeneral, ops{c.input, c.kernel}, func(d bb, in ops) (backends.Op, error) {
+		return d.ConvGeneral(in[0], in[1], c.axes, c.strides, c.paddings, c.inDil, c.kDil, c.groups, c.batchGroups)
+	})
+	if err != nil {
+		return nil, err
+	}
+	v.node.params = c
+	if op := c.plan(v.shape); op != nil {
+		v.node.native = op
+	}
+	return v, nil
+}
+
+// orOnes returns one value per spatial axis, 1 where values has none.
+func orOnes(values []int, n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = 1
+		if i < len(values) && values[i] > 0 {
+			out[i] = values[i]
+		}
+	}
+	return out
+}
+
+// layout describes tensor dims (row-major) as a kernels activation with the
+// given batch and channel axes.
+func layout(dims []int, batch, channel int, spatial []int) kernels.Layout {
+	st := rowMajorStrides(dims)
+	l := kernels.Layout{Dims: []int{dims[batch], dims[channel]}, Strides: []int{st[batch], st[channel]}}
+	for _, a := range spatial {
+		l.Dims = append(l.Dims, dims[a])
+		l.Strides = append(l.Strides, st[a])
+	}
+	return l
+}
+
+// weightMap places the dense [G, O/G, I/G, k...] weights of kernels inside
+// a tensor: the tensor axes holding O and I, its spatial axes, and whether
+// the spatial axes run backwards.
+type weightMap struct {
+	dims             []int // of the tensor
+	oAxis, iAxis     int
+	spatial          []int
+	reversed         bool
+	groups, og, ig   int
+	kernel           []int
+	strides, offsets []int // per packed element: tensor offset
+}
+
+func newWeightMap(dims []int, oAxis, iAxis int, spatial []int, groups int, reversed bool) *weightMap {
+	w := &weightMap{dims: dims, oAxis: oAxis, iAxis: iAxis, spatial: spatial, reversed: reversed, groups: groups}
+	w.og, w.ig = dims[oAxis]/groups, dims[iAxis]
+	for _, a := range spatial {
+		w.kernel = append(w.kernel, dims[a])
+	}
+	st := rowMajorStrides(dims)
+	kvol := 1
+	for _, k := range w.kernel {
+		kvol *= k
+	}
+	w.offsets = make([]int, 0, groups*w.og*w.ig*kvol)
+	kidx := make([]int, len(w.kernel))
+	for g := range groups {
+		for o := range w.og {
+			for i := range w.ig {
+				for q := range kvol {
+					r := q
+					off := (g*w.og+o)*st[oAxis] + i*st[iAxis]
+					for s := len(w.kernel) - 1; s >= 0; s-- {
+						kidx[s] = r % w.kernel[s]
+						r /= w.kernel[s]
+						k := kidx[s]
+						if reversed {
+							k = w.kernel[s] - 1 - k
+						}
+						off += k * st[spatial[s]]
+					}
+					w.offsets = append(w.offsets, off)
+				}
+			}
+		}
+	}
+	return w
+}
+
+// pack gathers the tensor t into dense kernels weights.
+func (w *weightMap) pack(t []float32) []float32 {
+	out := make([]float32, len(w.offsets))
+	for i, off := range w.offsets {
+		out[i] = t[off]
+	}
+	return out
+}
+
+// unpack scatters dense kernels weights into the tensor t.
+func (w *weightMap) unpack(packed, t []float32) {
+	for i, off := range w.offsets {
+		t[off] = packed[i]
+	}
+}
+
+// convShapes is a convolution with its operand and output shapes.
+type convShapes struct {
+	*convCall
+	in, kernel, out shapes.Shape
+	groups          int // the call's feature groups, at least 1
+}
+
+type convOp struct {
+	kind           kernels.ConvKind
+	spec           kernels.ConvSpec
+	srcOff, dstOff int // where the trimmed activations start
+	weights        *weightMap
+	clearOut       bool // the pass writes only part of the output
+}
+
+// trimLow drops the leading positions of a spatial axis that negative low
+// padding excludes, so padding stays non-negative as kernels require.
+func trimLow(l *kernels.Layout, axis, n int) int {
+	l.Dims[2+axis] -= n
+	return n * l.Strides[2+axis]
+}
+
+// plan maps the convolution, whose output shape is out, onto a kernels
+// pass, or returns nil.
+func (c *convCall) plan(out shapes.Shape) *convOp {
+	f32 := dtypes.Float32
+	p := &convShapes{convCall: c, in: c.input.shape, kernel: c.kernel.shape, out: out, groups: max(c.groups, 1)}
+	if p.in.DType != f32 || p.kernel.DType != f32 || out.DType != f32 || max(c.batchGroups, 1) != 1 || out.Size() == 0 {
+		return nil
+	}
+	sp := len(p.axes.InputSpatial)
+	if sp < 1 || sp > kernels.MaxSpatial {
+		return nil
+	}
+	strides, inDil, kDil := orOnes(p.strides, sp), orOnes(p.inDil, sp), orOnes(p.kDil, sp)
+	pads := make([][2]int, sp)
+	copy(pads, p.paddings)
+	a := p.axes
+	kernelVol, outVol := 1, 1
+	for i := range sp {
+		kernelVol *= p.kernel.Dimensions[a.KernelSpatial[i]]
+		outVol *= p.out.Dimensions[a.OutputSpatial[i]]
+	}
+	var op *convOp
+	switch {
+	case slices.ContainsFunc(inDil, func(d int) bool { return d > 1 }):
+		if p.groups != 1 || slices.ContainsFunc(strides, func(s int) bool { return s > 1 }) {
+			return nil
+		}
+		op = p.backwardData(inDil, kDil, pads)
+	case kernelVol > outVol && p.groups == 1:
+		op = p.backwardWeights(strides, kDil, pads)
+	default:
+		op = p.forward(strides, kDil, pads)
+	}
+	if op.spec.Validate() != nil {
+		return nil
+	}
+	return op
+}
+
+func (p *convShapes) forward(strides, kDil []int, pads [][2]int) *convOp {
+	a := p.axes
+	op := &convOp{kind: kernels.KindForward}
+	s := &op.spec
+	s.Src = layout(p.in.Dimensions, a.InputBatch, a.InputChannels, a.InputSpatial)
+	s.Dst = layout(p.out.Dimensions, a.OutputBatch, a.OutputChannels, a.OutputSpatial)
+	s.Groups, s.Strides, s.Dilations = p.groups, strides, kDil
+	for i, pad := range pads {
+		s.Kernel = append(s.Kernel, p.kernel.Dimensions[a.KernelSpatial[i]])
+		lo, hi := pad[0], pad[1]
+		if lo < 0 {
+			op.srcOff += trimLow(&s.Src, i, -lo)
+			lo = 0
+		}
+		if hi < 0 {
+			s.Src.Dims[2+i] += hi
+			hi = 0
+		}
+		s.PadLo, s.PadHi = append(s.PadLo, lo), append(s.PadHi, hi)
+	}
+	op.weights = newWeightMap(p.kernel.Dimensions, a.KernelOutputChannels, a.KernelInputChannels, a.KernelSpatial,
+		p.groups, false)
+	return op
+}
+
+// backwardWeights reads the convolution as the weights gradient of a
+// forward convolution whose source is the input (batch and channel axes
+// swapped), whose output gradient is the kernel operand, and whose weights
+// gradient is the output: the window strides become the forward dilation
+// and the kernel dilation the forward stride.
+func (p *convShapes) backwardWeights(strides, kDil []int, pads [][2]int) *convOp {
+	a := p.axes
+	op := &convOp{kind: kernels.KindBackwardWeights}
+	s := &op.spec
+	s.Src = layout(p.in.Dimensions, a.InputChannels, a.InputBatch, a.InputSpatial)
+	s.Dst = layout(p.kernel.Dimensions, a.KernelInputChannels, a.KernelOutputChannels, a.KernelSpatial)
+	s.Groups, s.Strides, s.Dilations = 1, kDil, strides
+	for i, pad := range pads {
+		q := p.out.Dimensions[a.OutputSpatial[i]]
+		s.Kernel = append(s.Kernel, q)
+		lo := pad[0]
+		if lo < 0 {
+			op.srcOff += trimLow(&s.Src, i, -lo)
+			lo = 0
+		}
+		// The padding that makes the forward output exactly as long as the
+		// gradient; positions past it are never read.
+		hi := (s.Dst.Dims[2+i]-1)*kDil[i] + (q-1)*strides[i] + 1 - s.Src.Dims[2+i] - lo
+		if hi < 0 {
+			s.Src.Dims[2+i] += hi
+			hi = 0
+		}
+		s.PadLo, s.PadHi = append(s.PadLo, lo), append(s.PadHi, hi)
+	}
+	op.weights = newWeightMap(p.out.Dimensions, a.OutputChannels, a.OutputBatch, a.OutputSpatial, 1, false)
+	return op
+}
+
+// backwardData reads the convolution as the source gradient of a forward
+// convolution with stride inDil, whose output gradient is the input and
+// whose weights are the kernel reversed, with its channel axes swapped.
+func (p *convShapes) backwardData(inDil, kDil []int, pads [][2]int) *convOp {
+	a := p.axes
+	op := &convOp{kind: kernels.KindBackwardData}
+	s := &op.spec
+	s.Dst = layout(p.in.Dimensions, a.InputBatch, a.InputChannels, a.InputSpatial)
+	s.Src = layout(p.out.Dimensions, a.OutputBatch, a.OutputChannels, a.OutputSpatial)
+	s.Groups, s.Strides, s.Dilations = 1, inDil, kDil
+	for i, pad := range pads {
+		k := p.kernel.Dimensions[a.KernelSpatial[i]]
+		s.Kernel = append(s.Kernel, k)
+		eff := (k-1)*kDil[i] + 1
+		lo := eff - 1 - pad[0]
+		if lo < 0 {
+			// Output positions before the first window get nothing.
+			op.dstOff += trimLow(&s.Src, i, -lo)
+			op.clearOut = true
+			lo = 0
+		}
+		hi := (s.Dst.Dims[2+i]-1)*inDil[i] + eff - s.Src.Dims[2+i] - lo
+		if hi < 0 {
+			s.Src.Dims[2+i] += hi
+			op.clearOut = true
+			hi = 0
+		}
+		s.PadLo, s.PadHi = append(s.PadLo, lo), append(s.PadHi, hi)
+	}
+	op.weights = newWeightMap(p.kernel.Dimensions, a.KernelInputChannels, a.KernelOutputChannels, a.KernelSpatial,
+		1, true)
+	return op
+}
+
+func (c *convOp) run(ins, outs []any) error {
+	x, k, out := ins[0].([]float32), ins[1].([]float32), outs[0].([]float32)
+	switch c.kind {
+	case kernels.KindForward:
+		return kernels.ConvForward(&c.spec, x[c.srcOff:], c.weights.pack(k), out)
+	case kernels.KindBackwardData:
+		if c.clearOut {
+			clear(out)
+		}
+		return kernels.ConvBackwardData(&c.spec, x, c.weights.pack(k), out[c.dstOff:])
+	default:
+		packed := make([]float32, len(c.weights.offsets))
+		if err := kernels.ConvBackwardWeights(&c.spec, x[c.srcOff:], k, packed); err != nil {
+			return err
+		}
+		c.weights.unpack(packed, out)
+		return nil
+	}
+}
+
+func (c *convOp) String() string {
+	kind := [...]string{"forward", "backward-data", "backward-weights"}[c.kind]
+	return fmt.Sprintf("ConvGeneral %s src %v dst %v kernel %v on %s", kind, c.spec.Src.Dims, c.spec.Dst.Dims,
+		c.spec.Kernel, kernels.PlanImpl(c.kind, &c.spec))
+}

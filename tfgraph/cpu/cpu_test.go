@@ -1,0 +1,427 @@
+package cpu
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	. "github.com/gomlx/gomlx/pkg/core/graph"
+	"github.com/gomlx/gomlx/pkg/core/shapes"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/gomlx/gomlx/pkg/core/tensors/images"
+	"github.com/tfrun/tfrun/tfgraph/adapter"
+	"github.com/tfrun/tfrun/tfgraph/nn"
+)
+
+var oracle = sync.OnceValues(func() (backends.Backend, error) { return adapter.New("") })
+
+// newProfiled returns a backend that records which steps ran.
+func newProfiled(t testing.TB) *Backend {
+	t.Helper()
+	be, err := New(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	be.prof = &profile{entries: make(map[string]*profEntry)}
+	return be
+}
+
+// nativeSteps lists the names of the native steps that ran.
+func (b *Backend) nativeSteps() []string {
+	b.prof.mu.Lock()
+	defer b.prof.mu.Unlock()
+	var names []string
+	for name := range b.prof.entries {
+		if !strings.HasPrefix(name, "adapter") {
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
+func randTensor(rng *rand.Rand, dims ...int) *tensors.Tensor {
+	flat := make([]float32, shapes.Make(dtypes.Float32, dims...).Size())
+	for i := range flat {
+		flat[i] = rng.Float32()*2 - 1
+	}
+	return tensors.FromFlatDataAndDimensions(flat, dims...)
+}
+
+func execute(t testing.TB, be backends.Backend, fn func(xs []*Node) []*Node, inputs []*tensors.Tensor) [][]float32 {
+	t.Helper()
+	exec, err := NewExec(be, fn)
+	if err != nil {
+		t.Fatalf("NewExec: %v", err)
+	}
+	defer exec.Finalize()
+	args := make([]any, len(inputs))
+	for i, in := range inputs {
+		local, err := in.LocalClone()
+		if err != nil {
+			t.Fatal(err)
+		}
+		args[i] = local
+	}
+	outs, err := exec.Exec(args...)
+	if err != nil {
+		t.Fatalf("Exec on %s: %v", be.Name(), err)
+	}
+	res := make([][]float32, len(outs))
+	for i, o := range outs {
+		if o.DType() == dtypes.Bool {
+			for _, b := range tensors.MustCopyFlatData[bool](o) {
+				res[i] = append(res[i], b2f(b))
+			}
+		} else {
+			res[i] = tensors.MustCopyFlatData[float32](o)
+		}
+		o.FinalizeAll()
+	}
+	return res
+}
+
+// relErr is the largest difference relative to the largest reference
+// magnitude (at least 1e-3, so all-but-zero references compare absolutely).
+func relErr(got, want []float32) float64 {
+	var diff, scale float64
+	for i := range want {
+		diff = max(diff, math.Abs(float64(got[i])-float64(want[i])))
+		scale = max(scale, math.Abs(float64(want[i])))
+	}
+	return diff / max(scale, 1e-3)
+}
+
+// compare runs fn with random float32 inputs of the given shapes on this
+// backend and on the adapter, checks every output to 1e-4 relative error,
+// and checks that at least one step whose name contains each of natives
+// ran natively.
+func compare(t *testing.T, fn func(xs []*Node) []*Node, natives []string, dims ...[]int) {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(uint64(len(t.Name())), 5))
+	inputs := make([]*tensors.Tensor, len(dims))
+	for i, d := range dims {
+		inputs[i] = randTensor(rng, d...)
+	}
+	ref, err := oracle()
+	if err != nil {
+		t.Fatal(err)
+	}
+	be := newProfiled(t)
+	defer be.Finalize()
+	want := execute(t, ref, fn, inputs)
+	got := execute(t, be, fn, inputs)
+	for i := range want {
+		if len(got[i]) != len(want[i]) {
+			t.Fatalf("output #%d: %d values, want %d", i, len(got[i]), len(want[i]))
+		}
+		if e := relErr(got[i], want[i]); e > 1e-4 {
+			t.Errorf("output #%d: relative error %.3g", i, e)
+		}
+	}
+	ran := be.nativeSteps()
+	for _, n := range natives {
+		found := false
+		for _, name := range ran {
+			found = found || strings.Contains(name, n)
+		}
+		if !found {
+			t.Errorf("no native step %q ran; native steps: %q", n, ran)
+		}
+	}
+}
+
+// withGrads returns fn's outputs followed by the gradients of a random
+// weighted sum of its first output with respect to every input.
+func withGrads(fn func(xs []*Node) *Node) func(xs []*Node) []*Node {
+	return func(xs []*Node) []*Node {
+		y := fn(xs)
+		w := randTensor(rand.New(rand.NewPCG(9, 9)), y.Shape().Dimensions...)
+		loss := ReduceAllSum(Mul(y, Const(y.Graph(), w)))
+		return append([]*Node{y}, Gradient(loss, xs...)...)
+	}
+}
+
+func TestDotGeneral(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		lhs, rhs []int
+		lc, lb   []int
+		rc, rb   []int
+	}{
+		{"matmul", []int{7, 13}, []int{13, 5}, []int{1}, nil, []int{0}, nil},
+		{"transposed lhs", []int{13, 7}, []int{13, 5}, []int{0}, nil, []int{0}, nil},
+		{"transposed rhs", []int{7, 13}, []int{5, 13}, []int{1}, nil, []int{1}, nil},
+		{"batched", []int{3, 4, 6}, []int{3, 6, 2}, []int{2}, []int{0}, []int{1}, []int{0}},
+		{"batch not leading", []int{4, 3, 6}, []int{6, 3, 2}, []int{2}, []int{1}, []int{0}, []int{1}},
+		{"two contracting axes", []int{2, 3, 4, 5}, []int{4, 3, 6}, []int{2, 1}, nil, []int{0, 1}, nil},
+		{"vector", []int{9}, []int{9, 4}, []int{0}, nil, []int{0}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			compare(t, withGrads(func(xs []*Node) *Node {
+				return DotGeneral(xs[0], tc.lc, tc.lb, xs[1], tc.rc, tc.rb)
+			}), []string{"DotGeneral"}, tc.lhs, tc.rhs)
+		})
+	}
+}
+
+func TestDenseLayerGradient(t *testing.T) {
+	// nn.MatMul's own gradient: two plain products, both native.
+	compare(t, withGrads(func(xs []*Node) *Node { return nn.MatMul(xs[0], xs[1]) }),
+		[]string{"DotGeneral 1x[6,5]x[5,3]", "DotGeneral 1x[5,6]x[6,3]", "DotGeneral 1x[6,3]x[3,5]"},
+		[]int{6, 5}, []int{5, 3})
+}
+
+func TestConvolve(t *testing.T) {
+	nhwcIn := []int{2, 9, 8, 3}
+	for _, tc := range []struct {
+		name   string
+		in, k  []int
+		conv   func(c *ConvolutionBuilder) *ConvolutionBuilder
+		native []string
+	}{
+		{"3x3 same", nhwcIn, []int{3, 3, 3, 4}, func(c *ConvolutionBuilder) *ConvolutionBuilder {
+			return c.PadSame().StridePerAxis(1, 1)
+		}, []string{"forward", "backward-weights"}},
+		{"1x1", nhwcIn, []int{1, 1, 3, 5}, func(c *ConvolutionBuilder) *ConvolutionBuilder {
+			return c.NoPadding().StridePerAxis(1, 1)
+		}, []string{"forward", "backward-weights"}},
+		{"stride 2", []int{2, 11, 8, 3}, []int{3, 3, 3, 4}, func(c *ConvolutionBuilder) *ConvolutionBuilder {
+			return c.PadSame().StridePerAxis(2, 2)
+		}, []string{"forward", "backward-data", "backward-weights"}},
+		{"dilation 6", []int{1, 20, 17, 3}, []int{3, 3, 3, 2}, func(c *ConvolutionBuilder) *ConvolutionBuilder {
+			return c.PadSame().StridePerAxis(1, 1).DilationPerAxis(6, 6)
+		}, []string{"forward", "backward-weights"}},
+		{"batch 1 non-square", []int{1, 7, 12, 2}, []int{3, 5, 2, 3}, func(c *ConvolutionBuilder) *ConvolutionBuilder {
+			return c.NoPadding().StridePerAxis(1, 2)
+		}, []string{"forward", "backward-weights"}},
+		{"groups", []int{2, 6, 6, 4}, []int{3, 3, 2, 6}, func(c *ConvolutionBuilder) *ConvolutionBuilder {
+			return c.PadSame().StridePerAxis(1, 1).ChannelGroupCount(2)
+		}, []string{"forward"}},
+		{"depthwise", []int{2, 6, 6, 4}, []int{3, 3, 1, 4}, func(c *ConvolutionBuilder) *ConvolutionBuilder {
+			return c.PadSame().StridePerAxis(1, 1).ChannelGroupCount(4)
+		}, []string{"forward"}},
+		{"channels first", []int{2, 3, 7, 6}, []int{4, 3, 3, 3}, func(c *ConvolutionBuilder) *ConvolutionBuilder {
+			return c.ChannelsAxis(images.ChannelsFirst).PadSame().StridePerAxis(1, 1)
+		}, []string{"forward", "backward-weights"}},
+		{"1d", []int{3, 10, 2}, []int{3, 2, 4}, func(c *ConvolutionBuilder) *ConvolutionBuilder {
+			return c.PadSame().StridePerAxis(1)
+		}, []string{"forward", "backward-weights"}},
+		{"3d", []int{1, 5, 4, 6, 2}, []int{3, 2, 3, 2, 3}, func(c *ConvolutionBuilder) *ConvolutionBuilder {
+			return c.PadSame().StridePerAxis(1, 1, 1)
+		}, []string{"forward", "backward-weights"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			compare(t, withGrads(func(xs []*Node) *Node {
+				return tc.conv(Convolve(xs[0], xs[1])).Done()
+			}), tc.native, tc.in, tc.k)
+		})
+	}
+}
+
+func TestConvGeneralForms(t *testing.T) {
+	nhwc := ConvolveAxesConfig{
+		InputBatch: 0, InputSpatial: []int{1, 2}, InputChannels: 3,
+		KernelSpatial: []int{0, 1}, KernelInputChannels: 2, KernelOutputChannels: 3,
+		OutputBatch: 0, OutputSpatial: []int{1, 2}, OutputChannels: 3,
+	}
+	for _, tc := range []struct {
+		name        string
+		in, k       []int
+		strides     []int
+		pads        [][2]int
+		inDil, kDil []int
+		native      string
+	}{
+		{"input dilation", []int{2, 5, 6, 3}, []int{3, 2, 3, 4}, nil, [][2]int{{2, 2}, {1, 1}}, []int{2, 3}, nil, "backward-data"},
+		{"input dilation, wide padding", []int{1, 4, 4, 2}, []int{2, 2, 2, 3}, nil, [][2]int{{3, 4}, {0, 5}}, []int{2, 2}, []int{1, 2}, "backward-data"},
+		{"input dilation, negative padding", []int{1, 6, 5, 2}, []int{3, 3, 2, 2}, nil, [][2]int{{-1, 1}, {2, -2}}, []int{3, 2}, nil, "backward-data"},
+		{"negative padding", []int{2, 8, 7, 3}, []int{3, 3, 3, 2}, []int{2, 1}, [][2]int{{-1, 2}, {1, -2}}, nil, nil, "forward"},
+		{"large kernel", []int{3, 9, 9, 2}, []int{8, 7, 2, 4}, nil, [][2]int{{1, 0}, {-1, 1}}, nil, []int{1, 1}, "backward-weights"},
+		{"large strided kernel", []int{3, 12, 10, 2}, []int{5, 4, 2, 4}, []int{2, 1}, [][2]int{{1, 1}, {0, 0}}, nil, []int{2, 2}, "backward-weights"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			compare(t, func(xs []*Node) []*Node {
+				return []*Node{ConvGeneral(xs[0], xs[1], nhwc, tc.strides, tc.pads, tc.inDil, tc.kDil, 1, 1)}
+			}, []string{tc.native}, tc.in, tc.k)
+		})
+	}
+}
+
+func TestNNConv2D(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		in, k        []int
+		strides, dil [2]int
+		same         bool
+	}{
+		{"3x3 same", []int{2, 9, 8, 3}, []int{3, 3, 3, 4}, [2]int{1, 1}, [2]int{1, 1}, true},
+		{"2x3 even kernel", []int{1, 7, 8, 2}, []int{2, 3, 2, 3}, [2]int{1, 1}, [2]int{1, 1}, true},
+		{"stride 2", []int{2, 11, 9, 3}, []int{3, 3, 3, 2}, [2]int{2, 2}, [2]int{1, 1}, true},
+		{"dilation 6", []int{1, 20, 17, 2}, []int{3, 3, 2, 2}, [2]int{1, 1}, [2]int{6, 6}, true},
+		{"1x1 valid", []int{3, 4, 5, 6}, []int{1, 1, 6, 2}, [2]int{1, 1}, [2]int{1, 1}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			compare(t, withGrads(func(xs []*Node) *Node {
+				var pads [2][2]int
+				if tc.same {
+					for a := range 2 {
+						pads[a] = nn.SamePadding(tc.in[1+a], tc.k[a], tc.strides[a], tc.dil[a])
+					}
+				}
+				return nn.Conv2D(xs[0], xs[1], tc.strides, tc.dil, pads)
+			}), []string{"forward", "backward-weights"}, tc.in, tc.k)
+		})
+	}
+}
+
+func TestElementwise(t *testing.T) {
+	big := []int{3, 37, 29, 31} // above the parallel threshold, not a whole number of blocks
+	for _, tc := range []struct {
+		name   string
+		fn     func(xs []*Node) []*Node
+		dims   [][]int
+		native []string
+	}{
+		{"bias relu", withGrads(func(xs []*Node) *Node {
+			y := Add(xs[0], ExpandLeftToRank(xs[1], 4))
+			return Where(GreaterThan(y, ZerosLike(y)), y, ZerosLike(y))
+		}), [][]int{big, {31}}, []string{"fused"}},
+		{"math", withGrads(func(xs []*Node) *Node {
+			a, b := xs[0], xs[1]
+			pos := AddScalar(Abs(a), 0.5)
+			y := Add(Mul(Exp(a), Tanh(b)), Div(Log(pos), Sqrt(AddScalar(Abs(b), 1))))
+			y = Add(y, Sub(Max(a, b), Min(a, Neg(b))))
+			y = Add(y, Mul(Logistic(a), Pow(pos, b)))
+			return Add(y, Add(Sign(b), Erf(a)))
+		}), [][]int{{5, 7, 11}, {5, 7, 11}}, []string{"fused"}},
+		{"logic", func(xs []*Node) []*Node {
+			a, b := xs[0], xs[1]
+			p, q := GreaterOrEqual(a, b), LessThan(a, ScalarZero(a.Graph(), a.DType()))
+			r := LogicalOr(LogicalAnd(p, LogicalNot(q)), LogicalXor(Equal(a, a), NotEqual(b, a)))
+			f := Where(r, a, ConvertDType(LessOrEqual(b, a), dtypes.Float32))
+			return []*Node{f, r, ConvertDType(f, dtypes.Bool)}
+		}, [][]int{big, big}, []string{"fused"}},
+		{"broadcasts", func(xs []*Node) []*Node {
+			a := xs[0] // [6, 5, 4]
+			lead := BroadcastToDims(Reshape(xs[1], 6, 1, 1), 6, 5, 4)
+			mid := BroadcastToDims(Reshape(xs[2], 1, 5, 1), 6, 5, 4) // not fusible: the adapter runs it
+			return []*Node{Mul(Add(a, lead), mid), lead}
+		}, [][]int{{6, 5, 4}, {6}, {5}}, []string{"fused"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) { compare(t, tc.fn, tc.native, tc.dims...) })
+	}
+}
+
+func TestPooling(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		in     []int
+		pool   func(x *Node) *Node
+		native []string
+	}{
+		{"max 2x2", []int{3, 8, 10, 5}, func(x *Node) *Node { return MaxPool(x).WindowPerAxis(2, 2).StridePerAxis(2, 2).Done() },
+			[]string{"ReduceWindow Max", "SelectAndScatterMax"}},
+		{"max 3x3 overlapping", []int{2, 7, 6, 3}, func(x *Node) *Node {
+			return MaxPool(x).WindowPerAxis(3, 3).StridePerAxis(1, 1).PadSame().Done()
+		}, []string{"ReduceWindow Max", "SelectAndScatterMax"}},
+		{"max 3x2 stride 2 padded", []int{2, 9, 7, 4}, func(x *Node) *Node {
+			return MaxPool(x).WindowPerAxis(3, 2).StridePerAxis(2, 2).PadSame().Done()
+		}, []string{"ReduceWindow Max", "SelectAndScatterMax"}},
+		{"mean 2x2", []int{2, 6, 6, 3}, func(x *Node) *Node { return MeanPool(x).WindowPerAxis(2, 2).StridePerAxis(2, 2).Done() },
+			[]string{"ReduceWindow Sum"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// ReLU first, so windows of tied zeros test the tie rule.
+			compare(t, withGrads(func(xs []*Node) *Node {
+				x := xs[0]
+				return tc.pool(Max(x, ZerosLike(x)))
+			}), tc.native, tc.in)
+		})
+	}
+}
+
+func TestSelectAndScatterTies(t *testing.T) {
+	// Direct builder ops: the gradient path never shows where ties go.
+	be := newProfiled(t)
+	defer be.Finalize()
+	ref, err := oracle()
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := tensors.FromFlatDataAndDimensions([]float32{1, 1, 0, 2, 2, 2, 0, 0, 3, 1, 3, 0, 0, 0, 0, 0}, 1, 4, 4, 1)
+	src := tensors.FromFlatDataAndDimensions([]float32{1, 2, 3, 4, 5, 6, 7, 8, 9}, 1, 3, 3, 1)
+	build := func(b backends.Builder, in []backends.Op) (backends.Op, error) {
+		return b.SelectAndScatterMax(in[0], in[1], []int{1, 2, 2, 1}, []int{1, 1, 1, 1}, nil)
+	}
+	want, got := execBuilder(t, ref, build, x, src), execBuilder(t, be, build, x, src)
+	if e := relErr(got, want); e != 0 {
+		t.Errorf("got %v, want %v", got, want)
+	}
+	if len(be.nativeSteps()) == 0 {
+		t.Error("SelectAndScatterMax did not run natively")
+	}
+}
+
+// execBuilder runs one op built directly on a backend's builder.
+func execBuilder(t *testing.T, be backends.Backend, build func(b backends.Builder, in []backends.Op) (backends.Op, error),
+	inputs ...*tensors.Tensor) []float32 {
+	t.Helper()
+	b := be.Builder(t.Name())
+	params := make([]backends.Op, len(inputs))
+	bufs := make([]backends.Buffer, len(inputs))
+	for i, in := range inputs {
+		var err error
+		if params[i], err = b.Parameter(fmt.Sprint(i), in.Shape(), nil); err != nil {
+			t.Fatal(err)
+		}
+		if bufs[i], err = be.BufferFromFlatData(0, tensors.MustCopyFlatData[float32](in), in.Shape()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, err := build(b, params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exe, err := b.Compile([]backends.Op{out}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer exe.Finalize()
+	res, err := exe.Execute(bufs, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shape, _ := be.BufferShape(res[0])
+	flat := make([]float32, shape.Size())
+	if err := be.BufferToFlatData(res[0], flat); err != nil {
+		t.Fatal(err)
+	}
+	return flat
+}
+
+func TestReduce(t *testing.T) {
+	compare(t, func(xs []*Node) []*Node {
+		x := xs[0]
+		return []*Node{ReduceSum(x, 0, 1, 2), ReduceSum(x, 2, 3), ReduceMax(x, 0), ReduceMin(x, 3), ReduceSum(x, 1),
+			ReduceSum(x, 1, 3), ReduceMax(x, 0, 2)}
+	}, []string{"ReduceSum", "ReduceMax", "ReduceMin"}, []int{40, 30, 20, 7})
+}
+
+func TestDataMovement(t *testing.T) {
+	compare(t, withGrads(func(xs []*Node) *Node {
+		x := xs[0]                                                      // [4, 5, 6]
+		up := BroadcastToDims(Reshape(x, 4, 1, 5, 1, 6), 4, 2, 5, 3, 6) // not fusible: middle axes
+		t := TransposeAllAxes(Reshape(up, 8, 15, 6), 2, 0, 1)
+		s := Slice(t, AxisRange(1, 5), AxisRange().Stride(3), AxisRange(2, 13).Stride(2))
+		return Concatenate([]*Node{s, Neg(s), Reshape(ReduceSum(s, 2), 4, 3, 1)}, 2)
+	}), []string{"BroadcastInDim", "Transpose", "Slice", "Concatenate"}, []int{4, 5, 6})
+	compare(t, func(xs []*Node) []*Node {
+		one := Slice(xs[0], AxisRange(2, 3))
+		return []*Node{TransposeAllAxes(Reshape(one, 1, 1), 1, 0), Reshape(one)}
+	}, nil, []int{3})
+}

@@ -1,0 +1,330 @@
+//go:build cgo && !nodnnl
+
+#define _GNU_SOURCE
+
+#include "dnnl_glue.h"
+
+#include <cblas.h>
+#include <dlfcn.h>
+#include <dnnl.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+// The libraries are opened at run time rather than linked: a missing one
+// then means the pure-Go kernels instead of a binary that will not start,
+// and the OpenMP and OpenBLAS thread pools read their environment
+// settings (which tfrun chooses) only when loaded.
+//
+// Each function used is declared as a pointer of its own prototype's type;
+// the defines below make the code call through them.
+#define TF_FUNCS(X)                                                                                \
+    X(dnnl_engine_create) X(dnnl_stream_create) X(dnnl_stream_wait) X(dnnl_memory_desc_init_by_strides) \
+    X(dnnl_memory_desc_init_by_tag) X(dnnl_memory_desc_equal) X(dnnl_memory_desc_get_size)         \
+    X(dnnl_memory_create) X(dnnl_memory_destroy) X(dnnl_memory_set_data_handle)                    \
+    X(dnnl_dilated_convolution_forward_desc_init) X(dnnl_dilated_convolution_backward_data_desc_init) \
+    X(dnnl_dilated_convolution_backward_weights_desc_init) X(dnnl_primitive_desc_create)           \
+    X(dnnl_primitive_desc_destroy) X(dnnl_primitive_desc_query) X(dnnl_primitive_desc_query_md)    \
+    X(dnnl_primitive_create) X(dnnl_primitive_destroy) X(dnnl_primitive_execute)                   \
+    X(dnnl_reorder_primitive_desc_create) X(cblas_sgemm) X(openblas_set_num_threads)
+
+extern void omp_set_num_threads(int);
+#define TF_OMP_FUNCS(X) X(omp_set_num_threads)
+
+#define TF_DECLARE(f) static __typeof__(&f) p_##f;
+TF_FUNCS(TF_DECLARE)
+TF_OMP_FUNCS(TF_DECLARE)
+
+#define dnnl_engine_create (*p_dnnl_engine_create)
+#define dnnl_stream_create (*p_dnnl_stream_create)
+#define dnnl_stream_wait (*p_dnnl_stream_wait)
+#define dnnl_memory_desc_init_by_strides (*p_dnnl_memory_desc_init_by_strides)
+#define dnnl_memory_desc_init_by_tag (*p_dnnl_memory_desc_init_by_tag)
+#define dnnl_memory_desc_equal (*p_dnnl_memory_desc_equal)
+#define dnnl_memory_desc_get_size (*p_dnnl_memory_desc_get_size)
+#define dnnl_memory_create (*p_dnnl_memory_create)
+#define dnnl_memory_destroy (*p_dnnl_memory_destroy)
+#define dnnl_memory_set_data_handle (*p_dnnl_memory_set_data_handle)
+#define dnnl_dilated_convolution_forward_desc_init (*p_dnnl_dilated_convolution_forward_desc_init)
+#define dnnl_dilated_convolution_backward_data_desc_init (*p_dnnl_dilated_convolution_backward_data_desc_init)
+#define dnnl_dilated_convolution_backward_weights_desc_init (*p_dnnl_dilated_convolution_backward_weights_desc_init)
+#define dnnl_primitive_desc_create (*p_dnnl_primitive_desc_create)
+#define dnnl_primitive_desc_destroy (*p_dnnl_primitive_desc_destroy)
+#define dnnl_primitive_desc_query (*p_dnnl_primitive_desc_query)
+#define dnnl_primitive_desc_query_md (*p_dnnl_primitive_desc_query_md)
+#define dnnl_primitive_create (*p_dnnl_primitive_create)
+#define dnnl_primitive_destroy (*p_dnnl_primitive_destroy)
+#define dnnl_primitive_execute (*p_dnnl_primitive_execute)
+#define dnnl_reorder_primitive_desc_create (*p_dnnl_reorder_primitive_desc_create)
+#define cblas_sgemm (*p_cblas_sgemm)
+#define openblas_set_num_threads (*p_openblas_set_num_threads)
+#define omp_set_num_threads (*p_omp_set_num_threads)
+
+static dnnl_engine_t engine;
+static dnnl_stream_t stream;
+
+// open_lib opens the first of names that loads.
+static void *open_lib(const char *const *names) {
+    for (; *names; names++) {
+        void *h = dlopen(*names, RTLD_NOW | RTLD_GLOBAL);
+        if (h) return h;
+    }
+    return NULL;
+}
+
+int tf_init(char *err, int errlen) {
+    static const char *const dnnl_names[] = {"libdnnl.so.2", "libdnnl.so", NULL};
+    static const char *const blas_names[] = {"libopenblas.so.0", "libopenblas.so", NULL};
+    void *dnnl = open_lib(dnnl_names), *blas = open_lib(blas_names);
+    if (!dnnl || !blas) {
+        snprintf(err, errlen, "cannot load %s", !dnnl ? "oneDNN (libdnnl.so.2)" : "OpenBLAS (libopenblas.so.0)");
+        return 1;
+    }
+    void *h;
+#define TF_LOAD(f)                                                   \
+    if (!(p_##f = (__typeof__(p_##f))dlsym(h, #f))) {                \
+        snprintf(err, errlen, "symbol %s not found", #f);            \
+        return 1;                                                    \
+    }
+    h = dnnl;
+    TF_OMP_FUNCS(TF_LOAD)
+    h = RTLD_DEFAULT;
+    TF_FUNCS(TF_LOAD)
+    if (dnnl_engine_create(&engine, dnnl_cpu, 0) != dnnl_success ||
+        dnnl_stream_create(&stream, engine, dnnl_stream_default_flags) != dnnl_success) {
+        snprintf(err, errlen, "cannot create a oneDNN CPU engine");
+        return 1;
+    }
+    return 0;
+}
+
+void tf_set_threads(int n) {
+    omp_set_num_threads(n);
+    openblas_set_num_threads(n);
+}
+
+// A plan binds three roles, always in convolution order: source (or its
+// gradient), weights (or their gradient), destination (or its gradient).
+// When the primitive wants a role in another layout than the caller's, the
+// role gets a scratch buffer it lives in and a reorder to or from the
+// caller's layout.
+typedef struct {
+    int arg;          // DNNL_ARG_*
+    int is_output;
+    dnnl_memory_t user; // the caller's layout; data handle set per call
+    dnnl_memory_t prim; // the primitive's layout (== user without reorder)
+    dnnl_primitive_t reorder;
+    void *scratch;
+} tf_role;
+
+struct tf_plan {
+    dnnl_primitive_t conv;
+    tf_role roles[3];
+    char impl[64];
+};
+
+#define CHECK(call, what)                                                \
+    do {                                                                 \
+        dnnl_status_t st_ = (call);                                      \
+        if (st_ != dnnl_success) {                                       \
+            snprintf(err, errlen, "oneDNN %s failed (status %d)", what, (int)st_); \
+            goto fail;                                                   \
+        }                                                                \
+    } while (0)
+
+// same_strides reports whether strides match want on every axis longer
+// than one (a length-one axis has no meaningful stride).
+static int same_strides(int nd, const int64_t *dims, const int64_t *strides, const int64_t *want) {
+    for (int i = 0; i < nd; i++)
+        if (dims[i] > 1 && strides[i] != want[i]) return 0;
+    return 1;
+}
+
+// activation_md describes an activation for the primitive: for the
+// weights gradient, the layout oneDNN prefers (its blocked layouts run
+// that pass up to 1.6 times faster than channels-last on AVX2, which pays
+// for reordering both activations); otherwise the caller's own layout when
+// it is dense channels-last or channels-first (which oneDNN's fast kernels
+// take directly), or dense channels-last.
+static dnnl_status_t activation_md(dnnl_memory_desc_t *md, int kind, int nd, const int64_t *dims,
+                                   const int64_t *strides) {
+    if (kind == TF_CONV_BWD_WEIGHTS) return dnnl_memory_desc_init_by_tag(md, nd, dims, dnnl_f32, dnnl_format_tag_any);
+    int64_t last[DNNL_MAX_NDIMS], first[DNNL_MAX_NDIMS];
+    int64_t s = 1;
+    for (int i = nd - 1; i >= 0; i--) {
+        first[i] = s;
+        s *= dims[i];
+    }
+    s = 1;
+    last[1] = s;
+    s *= dims[1];
+    for (int i = nd - 1; i >= 2; i--) {
+        last[i] = s;
+        s *= dims[i];
+    }
+    last[0] = s;
+    if (same_strides(nd, dims, strides, last) || same_strides(nd, dims, strides, first))
+        return dnnl_memory_desc_init_by_strides(md, nd, dims, dnnl_f32, strides);
+    return dnnl_memory_desc_init_by_strides(md, nd, dims, dnnl_f32, last);
+}
+
+static void free_role(tf_role *r) {
+    if (r->reorder) dnnl_primitive_destroy(r->reorder);
+    if (r->prim && r->prim != r->user) dnnl_memory_destroy(r->prim);
+    if (r->user) dnnl_memory_destroy(r->user);
+    free(r->scratch);
+}
+
+void tf_plan_free(tf_plan *p) {
+    if (!p) return;
+    if (p->conv) dnnl_primitive_destroy(p->conv);
+    for (int i = 0; i < 3; i++) free_role(&p->roles[i]);
+    free(p);
+}
+
+// bind_role creates the role's memories, and a reorder when the primitive's
+// layout differs from the caller's.
+static dnnl_status_t bind_role(tf_role *r, const dnnl_memory_desc_t *user_md,
+                               const dnnl_memory_desc_t *prim_md) {
+    dnnl_status_t st = dnnl_memory_create(&r->user, user_md, engine, DNNL_MEMORY_NONE);
+    if (st != dnnl_success) return st;
+    if (dnnl_memory_desc_equal(user_md, prim_md)) {
+        r->prim = r->user;
+        return dnnl_success;
+    }
+    size_t size = dnnl_memory_desc_get_size(prim_md);
+    r->scratch = aligned_alloc(64, (size + 63) / 64 * 64);
+    if (!r->scratch) return dnnl_out_of_memory;
+    st = dnnl_memory_create(&r->prim, prim_md, engine, r->scratch);
+    if (st != dnnl_success) return st;
+    dnnl_primitive_desc_t rpd;
+    st = r->is_output ? dnnl_reorder_primitive_desc_create(&rpd, prim_md, engine, user_md, engine, NULL)
+                      : dnnl_reorder_primitive_desc_create(&rpd, user_md, engine, prim_md, engine, NULL);
+    if (st != dnnl_success) return st;
+    st = dnnl_primitive_create(&r->reorder, rpd);
+    dnnl_primitive_desc_destroy(rpd);
+    return st;
+}
+
+tf_plan *tf_conv_plan(int kind, int nd, const int64_t *src_dims, const int64_t *src_strides,
+                      const int64_t *dst_dims, const int64_t *dst_strides, int64_t groups,
+                      const int64_t *kernel, const int64_t *strides, const int64_t *dilations,
+                      const int64_t *pad_lo, const int64_t *pad_hi, char *err, int errlen) {
+    int sp = nd - 2;
+    dnnl_primitive_desc_t fwd_pd = NULL, pd = NULL;
+    tf_plan *p = calloc(1, sizeof(tf_plan));
+    if (!p) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+
+    dnnl_memory_desc_t src_user, dst_user, src_md, dst_md, wei_user, wei_any;
+    CHECK(dnnl_memory_desc_init_by_strides(&src_user, nd, src_dims, dnnl_f32, src_strides), "source layout");
+    CHECK(dnnl_memory_desc_init_by_strides(&dst_user, nd, dst_dims, dnnl_f32, dst_strides), "destination layout");
+    CHECK(activation_md(&src_md, kind, nd, src_dims, src_strides), "source layout");
+    CHECK(activation_md(&dst_md, kind, nd, dst_dims, dst_strides), "destination layout");
+
+    // Weights: [G, O/G, I/G, k...] when grouped, [O, I, k...] otherwise.
+    int64_t wdims[DNNL_MAX_NDIMS], wstrides[DNNL_MAX_NDIMS];
+    int wnd = 0;
+    if (groups > 1) wdims[wnd++] = groups;
+    wdims[wnd++] = dst_dims[1] / groups;
+    wdims[wnd++] = src_dims[1] / groups;
+    for (int i = 0; i < sp; i++) wdims[wnd++] = kernel[i];
+    int64_t s = 1;
+    for (int i = wnd - 1; i >= 0; i--) {
+        wstrides[i] = s;
+        s *= wdims[i];
+    }
+    CHECK(dnnl_memory_desc_init_by_strides(&wei_user, wnd, wdims, dnnl_f32, wstrides), "weights layout");
+    CHECK(dnnl_memory_desc_init_by_tag(&wei_any, wnd, wdims, dnnl_f32, dnnl_format_tag_any), "weights layout");
+
+    int64_t dil[DNNL_MAX_NDIMS];
+    for (int i = 0; i < sp; i++) dil[i] = dilations[i] - 1; // oneDNN counts from 0.
+
+    dnnl_convolution_desc_t fwd, cd;
+    CHECK(dnnl_dilated_convolution_forward_desc_init(&fwd, dnnl_forward_training, dnnl_convolution_direct, &src_md,
+                                                     &wei_any, NULL, &dst_md, strides, dil, pad_lo, pad_hi),
+          "forward descriptor");
+    CHECK(dnnl_primitive_desc_create(&fwd_pd, &fwd, NULL, engine, NULL), "forward primitive descriptor");
+    int args[3];
+    switch (kind) {
+    case TF_CONV_FWD:
+        pd = fwd_pd;
+        fwd_pd = NULL;
+        args[0] = DNNL_ARG_SRC, args[1] = DNNL_ARG_WEIGHTS, args[2] = DNNL_ARG_DST;
+        p->roles[2].is_output = 1;
+        break;
+    case TF_CONV_BWD_DATA:
+        CHECK(dnnl_dilated_convolution_backward_data_desc_init(&cd, dnnl_convolution_direct, &src_md, &wei_any,
+                                                               &dst_md, strides, dil, pad_lo, pad_hi),
+              "backward-data descriptor");
+        CHECK(dnnl_primitive_desc_create(&pd, &cd, NULL, engine, fwd_pd), "backward-data primitive descriptor");
+        args[0] = DNNL_ARG_DIFF_SRC, args[1] = DNNL_ARG_WEIGHTS, args[2] = DNNL_ARG_DIFF_DST;
+        p->roles[0].is_output = 1;
+        break;
+    case TF_CONV_BWD_WEIGHTS:
+        CHECK(dnnl_dilated_convolution_backward_weights_desc_init(&cd, dnnl_convolution_direct, &src_md, &wei_any,
+                                                                  NULL, &dst_md, strides, dil, pad_lo, pad_hi),
+              "backward-weights descriptor");
+        CHECK(dnnl_primitive_desc_create(&pd, &cd, NULL, engine, fwd_pd), "backward-weights primitive descriptor");
+        args[0] = DNNL_ARG_SRC, args[1] = DNNL_ARG_DIFF_WEIGHTS, args[2] = DNNL_ARG_DIFF_DST;
+        p->roles[1].is_output = 1;
+        break;
+    default:
+        snprintf(err, errlen, "unknown convolution kind %d", kind);
+        goto fail;
+    }
+    const dnnl_memory_desc_t *user_mds[3] = {&src_user, &wei_user, &dst_user};
+    for (int i = 0; i < 3; i++) {
+        p->roles[i].arg = args[i];
+        const dnnl_memory_desc_t *md = dnnl_primitive_desc_query_md(pd, dnnl_query_exec_arg_md, args[i]);
+        CHECK(md ? dnnl_success : dnnl_invalid_arguments, "layout query");
+        CHECK(bind_role(&p->roles[i], user_mds[i], md), "memory binding");
+    }
+    const char *impl = "";
+    dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl);
+    snprintf(p->impl, sizeof p->impl, "%s", impl);
+    CHECK(dnnl_primitive_create(&p->conv, pd), "primitive creation");
+    dnnl_primitive_desc_destroy(pd);
+    return p;
+
+fail:
+    if (fwd_pd) dnnl_primitive_desc_destroy(fwd_pd);
+    if (pd) dnnl_primitive_desc_destroy(pd);
+    tf_plan_free(p);
+    return NULL;
+}
+
+static dnnl_status_t run_reorder(tf_role *r) {
+    dnnl_exec_arg_t a[2] = {{DNNL_ARG_FROM, r->is_output ? r->prim : r->user},
+                            {DNNL_ARG_TO, r->is_output ? r->user : r->prim}};
+    return dnnl_primitive_execute(r->reorder, stream, 2, a);
+}
+
+int tf_plan_exec(tf_plan *p, float *src, float *wei, float *dst) {
+    float *data[3] = {src, wei, dst};
+    dnnl_exec_arg_t args[3];
+    dnnl_status_t st = dnnl_success;
+    for (int i = 0; i < 3 && st == dnnl_success; i++) {
+        tf_role *r = &p->roles[i];
+        st = dnnl_memory_set_data_handle(r->user, data[i]);
+        args[i].arg = r->arg;
+        args[i].memory = r->prim;
+        if (st == dnnl_success && r->reorder && !r->is_output) st = run_reorder(r);
+    }
+    if (st == dnnl_success) st = dnnl_primitive_execute(p->conv, stream, 3, args);
+    for (int i = 0; i < 3 && st == dnnl_success; i++)
+        if (p->roles[i].reorder && p->roles[i].is_output) st = run_reorder(&p->roles[i]);
+    if (st == dnnl_success) st = dnnl_stream_wait(stream);
+    // The caller's buffers are Go memory: no handle to them may outlive the call.
+    for (int i = 0; i < 3; i++) dnnl_memory_set_data_handle(p->roles[i].user, DNNL_MEMORY_NONE);
+    return (int)st;
+}
+
+const char *tf_plan_impl(const tf_plan *p) { return p->impl; }
+
+void tf_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda,
+              const float *b, int ldb, float beta, float *c, int ldc) {
+    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, m, n, k,
+                alpha, a, lda, b, ldb, beta, c, ldc);
+}

@@ -1,0 +1,50 @@
+// C side of the native kernels: oneDNN convolution plans and OpenBLAS.
+#ifndef TFRUN_DNNL_GLUE_H
+#define TFRUN_DNNL_GLUE_H
+
+#include <stdint.h>
+
+enum { TF_CONV_FWD = 0, TF_CONV_BWD_DATA = 1, TF_CONV_BWD_WEIGHTS = 2 };
+
+typedef struct tf_plan tf_plan;
+
+// tf_init loads oneDNN and OpenBLAS and creates the engine and stream; it
+// returns 0 on success, otherwise writes why into err.
+int tf_init(char *err, int errlen);
+
+void tf_set_threads(int n);
+
+// tf_conv_plan builds a convolution primitive and the reorders between the
+// caller's layouts and the primitive's. nd counts all axes of an activation
+// (2 + spatial). src and dst are given by dims and element strides, weights
+// are dense [G, O/G, I/G, k...]. Dilations count from 1. On failure it
+// returns NULL and writes a message into err.
+tf_plan *tf_conv_plan(int kind, int nd, const int64_t *src_dims, const int64_t *src_strides,
+                      const int64_t *dst_dims, const int64_t *dst_strides, int64_t groups,
+                      const int64_t *kernel, const int64_t *strides, const int64_t *dilations,
+                      const int64_t *pad_lo, const int64_t *pad_hi, char *err, int errlen);
+
+// tf_plan_exec runs a plan on the caller's buffers, which it does not keep.
+// It returns 0 on success, a oneDNN status otherwise.
+int tf_plan_exec(tf_plan *p, float *src, float *wei, float *dst);
+
+void tf_plan_free(tf_plan *p);
+
+// tf_plan_impl names the implementation oneDNN chose.
+const char *tf_plan_impl(const tf_plan *p);
+
+// tf_vec computes d = op(a, b, c) elementwise; the ops are kernels.VecOp's,
+// in its order.
+enum {
+    TF_VEC_ADD, TF_VEC_SUB, TF_VEC_MUL, TF_VEC_DIV, TF_VEC_MAX, TF_VEC_MIN, TF_VEC_NEG, TF_VEC_ABS,
+    TF_VEC_SQRT, TF_VEC_GT, TF_VEC_GE, TF_VEC_LT, TF_VEC_LE, TF_VEC_EQ, TF_VEC_NE, TF_VEC_AND,
+    TF_VEC_OR, TF_VEC_XOR, TF_VEC_NOT, TF_VEC_WHERE, TF_VEC_COPY, TF_VEC_TO_BOOL
+};
+void tf_vec(int op, int n, float *d, const float *a, const float *b, const float *c);
+void tf_bools_to_floats(int n, float *d, const unsigned char *s);
+void tf_floats_to_bools(int n, unsigned char *d, const float *s);
+
+void tf_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda,
+              const float *b, int ldb, float beta, float *c, int ldc);
+
+#endif

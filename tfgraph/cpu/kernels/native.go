@@ -1,0 +1,252 @@
+//go:build cgo && !nodnnl
+
+package kernels
+
+/*
+#cgo LDFLAGS: -ldl -lm
+#include "dnnl_glue.h"
+*/
+import "C"
+
+import (
+	"errors"
+	"os"
+	"runtime"
+	"strconv"
+	"sync"
+	"unsafe"
+)
+
+// Available reports whether the kernels run on oneDNN and OpenBLAS, which
+// are loaded on first use; when they cannot be, the pure-Go kernels run.
+func Available() bool {
+	startWorker()
+	return initErr == nil
+}
+
+// The worker goroutine owns one locked OS thread, so every call reuses the
+// same OpenMP thread pool (a new calling thread would build a new pool) and
+// calls never overlap (two pools of spinning threads would slow each other).
+var (
+	workCh   = make(chan func())
+	initOnce sync.Once
+	initErr  error
+)
+
+// poolEnv are thread-pool settings read when the libraries load; values
+// already in the environment win. Idle threads otherwise spin after every
+// call, OpenMP's for milliseconds (GOMP_SPINCOUNT's default is 300000) and
+// OpenBLAS's for about 2^28 cycles, taking cores from the Go code that runs
+// between calls (measured: a quarter of the CPU time of a train step).
+var poolEnv = [][2]string{{"GOMP_SPINCOUNT", "10000"}, {"OPENBLAS_THREAD_TIMEOUT", "20"}}
+
+func startWorker() {
+	initOnce.Do(func() {
+		if os.Getenv("OMP_WAIT_POLICY") == "" {
+			for _, kv := range poolEnv {
+				if _, set := os.LookupEnv(kv[0]); !set {
+					_ = os.Setenv(kv[0], kv[1])
+				}
+			}
+		}
+		ready := make(chan error)
+		go func() {
+			runtime.LockOSThread()
+			var errBuf [256]C.char
+			if rc := C.tf_init(&errBuf[0], C.int(len(errBuf))); rc != 0 {
+				ready <- errors.New("kernels: " + C.GoString(&errBuf[0]))
+				return
+			}
+			C.tf_set_threads(C.int(Threads()))
+			ready <- nil
+			for f := range workCh {
+				f()
+			}
+		}()
+		initErr = <-ready
+	})
+}
+
+// onWorker runs f on the worker thread and waits for it.
+func onWorker(f func()) error {
+	startWorker()
+	if initErr != nil {
+		return initErr
+	}
+	done := make(chan struct{})
+	workCh <- func() { f(); close(done) }
+	<-done
+	return nil
+}
+
+func setNativeThreads(n int) {
+	_ = onWorker(func() { C.tf_set_threads(C.int(n)) })
+}
+
+func ptr(s []float32) *C.float { return (*C.float)(unsafe.Pointer(unsafe.SliceData(s))) }
+
+func cbool(b bool) C.int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
+	b []float32, ldb int, beta float32, c []float32, ldc int) {
+	err := onWorker(func() {
+		C.tf_sgemm(cbool(transA), cbool(transB), C.int(m), C.int(n), C.int(k), C.float(alpha), ptr(a), C.int(lda),
+			ptr(b), C.int(ldb), C.float(beta), ptr(c), C.int(ldc))
+	})
+	if err != nil {
+		goSgemm(Threads(), transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	}
+}
+
+// planKey identifies a convolution primitive; the layouts are part of it
+// since they decide the reorders.
+type planKey struct {
+	kind, nd, groups                   int
+	src, srcStrides, dst, dstStrides   [2 + MaxSpatial]int
+	kernel, strides, dil, padLo, padHi [MaxSpatial]int
+}
+
+// plan is a cached primitive; a nil c records that oneDNN has none for the
+// key (err says why), so the Go kernel runs instead.
+type plan struct {
+	c   *C.tf_plan
+	err string
+}
+
+var plans = map[planKey]plan{} // touched only on the worker thread
+
+// maxPlans bounds the cache: a model has a few dozen convolution shapes,
+// but a process serving many input sizes would otherwise keep every plan
+// (and its scratch memory) forever.
+const maxPlans = 512
+
+func keyOf(kind int, s *ConvSpec) planKey {
+	k := planKey{kind: kind, nd: len(s.Src.Dims), groups: s.groups()}
+	copy(k.src[:], s.Src.Dims)
+	copy(k.srcStrides[:], s.Src.Strides)
+	copy(k.dst[:], s.Dst.Dims)
+	copy(k.dstStrides[:], s.Dst.Strides)
+	copy(k.kernel[:], s.Kernel)
+	copy(k.strides[:], s.Strides)
+	copy(k.dil[:], s.Dilations)
+	copy(k.padLo[:], s.PadLo)
+	copy(k.padHi[:], s.PadHi)
+	return k
+}
+
+func dims64(xs []int) []C.int64_t {
+	out := make([]C.int64_t, max(len(xs), 1))
+	for i, x := range xs {
+		out[i] = C.int64_t(x)
+	}
+	return out
+}
+
+// planFor returns the cached plan, building it on first use. Must run on
+// the worker thread.
+func planFor(kind int, s *ConvSpec) plan {
+	key := keyOf(kind, s)
+	if p, ok := plans[key]; ok {
+		return p
+	}
+	if len(plans) >= maxPlans {
+		for k, p := range plans {
+			if p.c != nil {
+				C.tf_plan_free(p.c)
+			}
+			delete(plans, k)
+		}
+	}
+	var errBuf [256]C.char
+	c := C.tf_conv_plan(C.int(kind), C.int(len(s.Src.Dims)),
+		&dims64(s.Src.Dims)[0], &dims64(s.Src.Strides)[0], &dims64(s.Dst.Dims)[0], &dims64(s.Dst.Strides)[0],
+		C.int64_t(s.groups()), &dims64(s.Kernel)[0], &dims64(s.Strides)[0], &dims64(s.Dilations)[0],
+		&dims64(s.PadLo)[0], &dims64(s.PadHi)[0], &errBuf[0], C.int(len(errBuf)))
+	p := plan{c: c}
+	if c == nil {
+		p.err = C.GoString(&errBuf[0])
+	}
+	plans[key] = p
+	return p
+}
+
+// PlanImpl names the oneDNN implementation a convolution would use
+// ("go" when oneDNN has none), for benchmarks and diagnostics.
+func PlanImpl(kind ConvKind, s *ConvSpec) string {
+	if err := s.Validate(); err != nil {
+		return "go (" + err.Error() + ")"
+	}
+	impl := "go"
+	_ = onWorker(func() {
+		p := planFor(int(kind), s)
+		if p.c == nil {
+			impl = "go (" + p.err + ")"
+			return
+		}
+		impl = C.GoString(C.tf_plan_impl(p.c))
+	})
+	return impl
+}
+
+// runConv executes the plan for (kind, s) on the three buffers, given in
+// convolution order, or reports false when oneDNN has no plan for it.
+func runConv(kind ConvKind, s *ConvSpec, src, wei, dst []float32) (bool, error) {
+	ran := false
+	var execErr error
+	err := onWorker(func() {
+		p := planFor(int(kind), s)
+		if p.c == nil {
+			return
+		}
+		ran = true
+		if rc := C.tf_plan_exec(p.c, ptr(src), ptr(wei), ptr(dst)); rc != 0 {
+			execErr = errors.New("kernels: oneDNN convolution failed (status " + strconv.Itoa(int(rc)) + ")")
+		}
+	})
+	if err != nil {
+		return false, nil
+	}
+	return ran, execErr
+}
+
+func convForward(s *ConvSpec, src, wei, dst []float32) error {
+	if ok, err := runConv(KindForward, s, src, wei, dst); ok || err != nil {
+		return err
+	}
+	goConvForward(s, src, wei, dst)
+	return nil
+}
+
+func convBackwardData(s *ConvSpec, diffDst, wei, diffSrc []float32) error {
+	if ok, err := runConv(KindBackwardData, s, diffSrc, wei, diffDst); ok || err != nil {
+		return err
+	}
+	goConvBackwardData(s, diffDst, wei, diffSrc)
+	return nil
+}
+
+func convBackwardWeights(s *ConvSpec, src, diffDst, diffWei []float32) error {
+	if ok, err := runConv(KindBackwardWeights, s, src, diffWei, diffDst); ok || err != nil {
+		return err
+	}
+	goConvBackwardWeights(s, src, diffDst, diffWei)
+	return nil
+}
+
+func vec(op VecOp, dst, a, b, c []float32) {
+	// Plain C loops: no library, so no worker thread, is involved.
+	C.tf_vec(C.int(op), C.int(len(dst)), ptr(dst), ptr(a), ptr(b), ptr(c))
+}
+
+func boolsToFloats(dst []float32, src []bool) {
+	C.tf_bools_to_floats(C.int(len(dst)), ptr(dst), (*C.uchar)(unsafe.Pointer(unsafe.SliceData(src))))
+}
+
+func floatsToBools(dst []bool, src []float32) {
+	C.tf_floats_to_bools(C.int(len(dst)), (*C.uchar)(unsafe.Pointer(unsafe.SliceData(dst))), ptr(src))
+}

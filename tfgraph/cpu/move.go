@@ -1,0 +1,117 @@
+package cpu
+
+import (
+	"fmt"
+
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+)
+
+// Data movement on float32: general broadcasts (those a fused program
+// cannot stream), transposes, slices and concatenations. Each is one
+// strided copy.
+
+// stridedOp writes its output, row-major over dims, from its input read at
+// offset with the given strides (0 along broadcast axes).
+type stridedOp struct {
+	name    string
+	dims    []int
+	strides []int
+	offset  int
+}
+
+func (s *stridedOp) String() string { return fmt.Sprintf("%s to %v", s.name, s.dims) }
+
+func (s *stridedOp) run(ins, outs []any) error {
+	copyStrided(outs[0].([]float32), ins[0].([]float32)[s.offset:], s.dims, s.strides)
+	return nil
+}
+
+func isF32(n *node) bool {
+	return n.outs[0].shape.DType == dtypes.Float32 && n.outs[0].shape.Size() > 0
+}
+
+// newBroadcast copies x along the output axes it does not map to.
+func newBroadcast(n *node, axes []int) nativeOp {
+	if !isF32(n) {
+		return nil
+	}
+	in, out := n.inputs[0].shape.Dimensions, n.outs[0].shape.Dimensions
+	inStrides := rowMajorStrides(in)
+	strides := make([]int, len(out))
+	for i, a := range axes {
+		if in[i] != 1 {
+			strides[a] = inStrides[i]
+		}
+	}
+	return &stridedOp{name: "BroadcastInDim", dims: out, strides: strides}
+}
+
+func newTranspose(n *node, perm []int) nativeOp {
+	if !isF32(n) {
+		return nil
+	}
+	in := n.inputs[0].shape.Dimensions
+	inStrides := rowMajorStrides(in)
+	strides := make([]int, len(perm))
+	for i, p := range perm {
+		strides[i] = inStrides[p]
+	}
+	return &stridedOp{name: "Transpose", dims: n.outs[0].shape.Dimensions, strides: strides}
+}
+
+func newSlice(n *node, p sliceParams) nativeOp {
+	if !isF32(n) || len(p.starts) != n.inputs[0].shape.Rank() {
+		return nil
+	}
+	inStrides := rowMajorStrides(n.inputs[0].shape.Dimensions)
+	op := &stridedOp{name: "Slice", dims: n.outs[0].shape.Dimensions, strides: make([]int, len(p.starts))}
+	for i, s := range p.starts {
+		step := 1
+		if i < len(p.strides) {
+			step = p.strides[i]
+		}
+		op.offset += s * inStrides[i]
+		op.strides[i] = step * inStrides[i]
+	}
+	return op
+}
+
+// concatOp joins its inputs along an axis: each input is a run of
+// row-major blocks, one per index of the axes before it.
+type concatOp struct {
+	outer int   // product of the dims before the axis
+	sizes []int // each input's elements per outer index
+}
+
+func newConcat(n *node, axis int) nativeOp {
+	if !isF32(n) {
+		return nil
+	}
+	dims := n.outs[0].shape.Dimensions
+	op := &concatOp{outer: 1}
+	for _, d := range dims[:axis] {
+		op.outer *= d
+	}
+	for _, in := range n.inputs {
+		if in.shape.DType != dtypes.Float32 {
+			return nil
+		}
+		op.sizes = append(op.sizes, in.shape.Size()/op.outer)
+	}
+	return op
+}
+
+func (c *concatOp) String() string {
+	return fmt.Sprintf("Concatenate %d inputs x %d", len(c.sizes), c.outer)
+}
+
+func (c *concatOp) run(ins, outs []any) error {
+	out := outs[0].([]float32)
+	at := 0
+	for o := range c.outer {
+		for i, size := range c.sizes {
+			at += copy(out[at:at+size], ins[i].([]float32)[o*size:(o+1)*size])
+		}
+	}
+	return nil
+}

@@ -1,0 +1,70 @@
+package cpu
+
+// permute returns a row-major copy of src (of shape dims) with its axes
+// reordered: axis i of the result is axis perm[i] of src.
+func permute(src []float32, dims, perm []int) []float32 {
+	dst := make([]float32, len(src))
+	permuteInto(dst, src, dims, perm)
+	return dst
+}
+
+// permuteInto is permute writing into dst.
+func permuteInto(dst, src []float32, dims, perm []int) {
+	rank := len(dims)
+	if rank == 0 {
+		copy(dst, src)
+		return
+	}
+	srcStrides := rowMajorStrides(dims)
+	outDims := make([]int, rank)
+	strides := make([]int, rank) // source stride of each result axis
+	for i, p := range perm {
+		outDims[i], strides[i] = dims[p], srcStrides[p]
+	}
+	copyStrided(dst, src, outDims, strides)
+}
+
+// copyStrided fills dst, row-major over dims, from src read with the given
+// element strides.
+func copyStrided(dst, src []float32, dims, strides []int) {
+	rank := len(dims)
+	if rank == 0 {
+		copy(dst, src[:1])
+		return
+	}
+	inner, innerStride := dims[rank-1], strides[rank-1]
+	idx := make([]int, rank)
+	off, n := 0, 0
+	for n < len(dst) {
+		row := dst[n : n+inner]
+		if innerStride == 1 {
+			copy(row, src[off:off+inner])
+		} else {
+			o := off
+			for j := range row {
+				row[j] = src[o]
+				o += innerStride
+			}
+		}
+		n += inner
+		for a := rank - 2; a >= 0; a-- {
+			idx[a]++
+			off += strides[a]
+			if idx[a] < dims[a] {
+				break
+			}
+			off -= idx[a] * strides[a]
+			idx[a] = 0
+		}
+	}
+}
+
+func rowMajorStrides(dims []int) []int {
+	strides := make([]int, len(dims))
+	s := 1
+	for i := len(dims) - 1; i >= 0; i-- {
+		strides[i] = s
+		s *= dims[i]
+	}
+	return strides
+}
