@@ -52,20 +52,9 @@ func runPredict(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if ld.Meta.Decode != nil {
-		if c.String("out") == "" {
-			return fmt.Errorf("a segmentation model writes masks: give --out FOLDER")
-		}
-		backend, err := newBackend(c, config.Engine{})
-		if err != nil {
-			return err
-		}
-		defer backend.Finalize()
-		r, err := infer.NewRunner(backend, ld.Model, ld.Ctx, "")
-		if err != nil {
-			return err
-		}
-		return predictMasks(ld, r, c.StringSlice("input"), c.String("out"))
+	segmentation := ld.Meta.Decode != nil
+	if segmentation && c.String("out") == "" {
+		return fmt.Errorf("a segmentation model writes masks: give --out FOLDER")
 	}
 	backend, err := newBackend(c, config.Engine{})
 	if err != nil {
@@ -75,6 +64,9 @@ func runPredict(c *cli.Context) error {
 	r, err := infer.NewRunner(backend, ld.Model, ld.Ctx, "")
 	if err != nil {
 		return err
+	}
+	if segmentation {
+		return predictMasks(ld, r, c.StringSlice("input"), c.String("out"))
 	}
 	binary := ld.Model.OutputActivation() == "sigmoid"
 	return predictExamples(c, r, ld.Model.Input.Shape, ld.Model.Output.Shape, ld.Meta.Preprocess, binary)
