@@ -207,8 +207,16 @@ func classifyBroadcast(n *node, axes []int) *eltInfo {
 		expanded[a] = in.Dimensions[i]
 	}
 	p, ok := leafPattern(expanded, out.Dimensions)
-	if !ok {
+	switch {
+	case !ok:
 		return nil
+	case p.op == eltLoadFull:
+		// Only size-1 axes are added ([] to [1], [n] to [n,1]): the values
+		// are unchanged, so this is a copy of its operand, which may be a
+		// register of the same program (same element count). Program nodes
+		// that load read a leaf from outside, which only a broadcast that
+		// grows the operand is guaranteed to be.
+		return &eltInfo{op: eltCopy}
 	}
 	return &eltInfo{op: p.op, period: p.period, div: p.div}
 }
