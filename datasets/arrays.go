@@ -22,17 +22,6 @@ type Arrays struct {
 // ExampleSize is the number of values per example.
 func (a *Arrays) ExampleSize() int { return dims.Product(a.Shape) }
 
-// Subset gathers the examples at idx.
-func (a *Arrays) Subset(idx []int) *Arrays {
-	sz := a.ExampleSize()
-	out := &Arrays{X: make([]float32, 0, len(idx)*sz), Y: make([]int32, 0, len(idx)), Shape: a.Shape, N: len(idx)}
-	for _, i := range idx {
-		out.X = append(out.X, a.X[i*sz:(i+1)*sz]...)
-		out.Y = append(out.Y, a.Y[i])
-	}
-	return out
-}
-
 // Range is the examples [from, to).
 func (a *Arrays) Range(from, to int) *Arrays {
 	sz := a.ExampleSize()

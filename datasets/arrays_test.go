@@ -36,9 +36,10 @@ func TestNPYSourceAndSplit(t *testing.T) {
 	if tr.N != 7 || val.N != 3 || val.Y[0] != 7 || val.X[0] != 21 {
 		t.Errorf("split: train %d, val %d starting at label %d value %g", tr.N, val.N, val.Y[0], val.X[0])
 	}
-	sub := a.Subset([]int{9, 0})
-	if sub.Y[0] != 9 || sub.X[6] != 0 {
-		t.Errorf("subset: %v %v", sub.Y, sub.X[:7])
+	for sub, err := range a.Batches(0, []int{9, 0}, 2) {
+		if err != nil || sub.N != 2 || sub.Y[0] != 9 || sub.X[0] != 27 || sub.X[6] != 0 {
+			t.Errorf("batch of examples 9, 0: %v %v (%v)", sub.Y, sub.X, err)
+		}
 	}
 
 	bad := &inputs.Array{Shape: []int{10}, Data: []float32{0, 1, 2.5, 3, 4, 5, 6, 7, 8, 9}}

@@ -53,10 +53,6 @@ func NewRunner(backend backends.Backend, m *models.Model, ctx *context.Context, 
 	return r, err
 }
 
-// Classes is the number of classes the model tells apart (2 for one
-// sigmoid channel).
-func (r *Runner) Classes() int { return r.classes }
-
 // Predict returns the model's output for n examples of the model's input
 // shape, as [n, classes] row-major.
 func (r *Runner) Predict(x []float32, n int) ([]float32, error) {
