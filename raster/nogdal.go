@@ -24,3 +24,22 @@ func (f *File) ReadWindow(x, y, w, h int) ([]float32, error) {
 
 // Close releases nothing without cgo.
 func (f *File) Close() error { return nil }
+
+// Writer is never created without cgo.
+type Writer struct{}
+
+// Create fails: writing rasters needs GDAL.
+func Create(path string, g Grid, bands int, dtype string, opts ...CreateOption) (*Writer, error) {
+	return nil, fmt.Errorf("raster: %s: this tfrun was built without cgo, so GDAL cannot write rasters; build with CGO_ENABLED=1", path)
+}
+
+// WriteWindow is unreachable without cgo.
+func (w *Writer) WriteWindow(x, y, width, height int, data []float32) error {
+	return fmt.Errorf("raster: built without cgo")
+}
+
+// Close is unreachable without cgo.
+func (w *Writer) Close() error { return fmt.Errorf("raster: built without cgo") }
+
+// Abort has nothing to drop without cgo.
+func (w *Writer) Abort() {}
