@@ -59,6 +59,19 @@ func (p Preprocess) Apply(x []float32) {
 	}
 }
 
+// ConventionalScale is the divisor a source's raw values are conventionally
+// fed to models with, 0 when there is none. MNIST's is 255: Keras' MNIST
+// tutorials and the course all train on pixels / 255, so a Keras model
+// that does not say how it was fed was almost surely fed that way. Arrays
+// from .npy files have no convention; their models differ (some take raw
+// 0–255 and let batch normalisation absorb the scale).
+func ConventionalScale(source string) float64 {
+	if kind, _, _ := strings.Cut(source, ":"); kind == "mnist" {
+		return 255
+	}
+	return 0
+}
+
 // Load reads a data source:
 //   - "mnist:train" or "mnist:test": the MNIST IDX files from the Go module cache;
 //   - "npy:IMAGES.npy,LABELS.npy": a NumPy array of examples [N, ...] and one

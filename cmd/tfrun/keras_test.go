@@ -277,7 +277,15 @@ func TestCourseMNISTAccuracy(t *testing.T) {
 	if err := json.Unmarshal([]byte(reference(t, py, "mnist", courseH5, mnistDir, "--scale", "255")), &want); err != nil {
 		t.Fatal(err)
 	}
-	got := evalOf(t, "--model", courseH5, "--scale", "255")
+	// The literal command: mnist: sources carry the conventional /255 for
+	// an imported model that records no scaling.
+	got := evalOf(t, "--model", courseH5)
+	if explicit := evalOf(t, "--model", courseH5, "--scale", "255"); explicit != got {
+		t.Errorf("with --scale 255: %+v, without: %+v", explicit, got)
+	}
+	if raw := evalOf(t, "--model", courseH5, "--scale", "1"); raw.Accuracy == got.Accuracy {
+		t.Errorf("--scale 1 gives the same accuracy %.4f as /255: the override is ignored", raw.Accuracy)
+	}
 	t.Logf("course MLP on MNIST test: tfrun %.4f, reference %.4f (n = %d)", got.Accuracy, want.Accuracy, got.N)
 	if got.N != 10000 || want.N != 10000 || math.Abs(got.Accuracy-want.Accuracy) > 5e-5 {
 		t.Errorf("tfrun eval gives accuracy %.4f on %d examples, the reference %.4f on %d", got.Accuracy, got.N, want.Accuracy, want.N)

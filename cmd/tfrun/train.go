@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/gomlx/gomlx/backends"
@@ -14,6 +15,7 @@ import (
 	"github.com/tfrun/tfrun/datasets"
 	"github.com/tfrun/tfrun/history"
 	"github.com/tfrun/tfrun/infer"
+	"github.com/tfrun/tfrun/layers"
 	"github.com/tfrun/tfrun/modeldir"
 	"github.com/tfrun/tfrun/models"
 	"github.com/tfrun/tfrun/pipeline"
@@ -239,12 +241,31 @@ func evalSaved(c *cli.Context, dir, source string, batch int) (*modeldir.Loaded,
 	if err != nil {
 		return nil, nil, err
 	}
+	if s := datasets.ConventionalScale(source); s != 0 && !c.IsSet("scale") && unscaledImport(ld) {
+		fmt.Fprintf(os.Stderr, "tfrun: note: %s records no input scaling; dividing %s by %g as is conventional for it (--scale overrides)\n", dir, source, s)
+		ld.Meta.Preprocess.Scale = s
+	}
 	data, err := datasets.Load(source, ld.Meta.Preprocess)
 	if err != nil {
 		return nil, nil, err
 	}
 	ev, err := evaluate(c, ld, fitInput(data, ld.Model.Input.Shape), batch)
 	return ld, ev, err
+}
+
+// unscaledImport tells whether ld is an imported Keras model with no word
+// on how its inputs were scaled: Keras files do not record preprocessing,
+// and a model with a Rescaling layer scales for itself.
+func unscaledImport(ld *modeldir.Loaded) bool {
+	if !strings.HasPrefix(ld.Meta.Format, "keras") || ld.Meta.Preprocess.Scale != 0 {
+		return false
+	}
+	for _, n := range ld.Model.Nodes {
+		if _, ok := n.Layer.(*layers.Rescaling); ok {
+			return false
+		}
+	}
+	return true
 }
 
 func evaluate(c *cli.Context, ld *modeldir.Loaded, data datasets.Source, batch int) (*infer.Eval, error) {
