@@ -1,0 +1,132 @@
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/tfrun/tfrun/internal/atomicfile"
+	"github.com/tfrun/tfrun/metrics"
+)
+
+// The files WriteAssessment puts in its folder.
+const (
+	CSVFile      = "report.csv"
+	MarkdownFile = "report.md"
+	JSONFile     = "report.json"
+	HeatmapFile  = "confusion.png"
+)
+
+// WriteAssessment writes a into dir (created if missing): report.csv (one
+// row per reference class: its error-matrix row, totals and scores),
+// report.md (summary, per-class scores and the error matrix), report.json
+// (what `eval --json` prints) and confusion.png. Each file is written to a
+// temporary name and renamed.
+func WriteAssessment(dir, title string, a *metrics.Assessment) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, f := range []struct {
+		name  string
+		write func(io.Writer) error
+	}{
+		{CSVFile, func(w io.Writer) error { return ClassTable(a).WriteCSV(w) }},
+		{MarkdownFile, func(w io.Writer) error { return WriteMarkdown(w, title, a) }},
+		{JSONFile, func(w io.Writer) error {
+			enc := json.NewEncoder(w)
+			enc.SetIndent("", "  ")
+			return enc.Encode(a)
+		}},
+		{HeatmapFile, func(w io.Writer) error { return WriteHeatmap(w, title, a) }},
+	} {
+		if err := atomicfile.Write(filepath.Join(dir, f.name), f.write); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// score formats a rate for tables: four decimals, as sklearn's
+// classification_report prints with digits=4.
+func score(v float64) string { return strconv.FormatFloat(v, 'f', 4, 64) }
+
+func count(v int64) string { return strconv.FormatInt(v, 10) }
+
+// ClassTable is the per-class table of report.csv: one row per reference
+// class with its scores, then its error-matrix row, one column per mapped
+// class, so one sheet holds both the scores and the counts behind them.
+func ClassTable(a *metrics.Assessment) Table {
+	t := Table{Header: []string{"class", "support", "mapped", "producers_accuracy", "users_accuracy", "f1", "iou"}}
+	for _, c := range a.Classes {
+		t.Header = append(t.Header, "mapped_as_"+c.Name)
+	}
+	for k, c := range a.Classes {
+		row := []string{c.Name, count(c.Support), count(c.Mapped),
+			score(c.ProducersAccuracy), score(c.UsersAccuracy), score(c.F1), score(c.IoU)}
+		for _, v := range a.ConfusionMatrix[k] {
+			row = append(row, count(v))
+		}
+		t.Rows = append(t.Rows, row)
+	}
+	return t
+}
+
+// errorMatrix lays the counts out as remote sensing prints them, with
+// totals, except that rows are the reference (tfrun's convention).
+func errorMatrix(a *metrics.Assessment) Table {
+	t := Table{Header: []string{"reference \\ map"}}
+	for _, c := range a.Classes {
+		t.Header = append(t.Header, c.Name)
+	}
+	t.Header = append(t.Header, "total")
+	totals := []string{"total"}
+	for k, c := range a.Classes {
+		row := []string{c.Name}
+		for _, v := range a.ConfusionMatrix[k] {
+			row = append(row, count(v))
+		}
+		t.Rows = append(t.Rows, append(row, count(c.Support)))
+		totals = append(totals, count(c.Mapped))
+	}
+	t.Rows = append(t.Rows, append(totals, count(a.N)))
+	return t
+}
+
+// WriteMarkdown writes the report as Markdown: a summary, per-class scores
+// and the error matrix.
+func WriteMarkdown(w io.Writer, title string, a *metrics.Assessment) error {
+	summary := Table{
+		Header: []string{"overall accuracy", "kappa", "mIoU", "FWIoU", "pixels"},
+		Rows:   [][]string{{score(a.OverallAccuracy), score(a.Kappa), score(a.MIoU), score(a.FWIoU), count(a.N)}},
+	}
+	classes := Table{Header: []string{"class", "support", "mapped", "producer's accuracy", "user's accuracy", "F1", "IoU"}}
+	for _, c := range a.Classes {
+		classes.Rows = append(classes.Rows, []string{c.Name, count(c.Support), count(c.Mapped),
+			score(c.ProducersAccuracy), score(c.UsersAccuracy), score(c.F1), score(c.IoU)})
+	}
+	sections := []struct {
+		heading string
+		table   Table
+	}{
+		{"", summary},
+		{"## Classes\n\nProducer's accuracy = 1 − omission error (recall); user's accuracy = 1 − commission error (precision). A class with no reference pixels scores 0.\n\n", classes},
+		{"## Error matrix\n\nRows are the reference, columns the map.\n\n", errorMatrix(a)},
+	}
+	if _, err := fmt.Fprintf(w, "# %s\n\n", title); err != nil {
+		return err
+	}
+	for i, s := range sections {
+		if i > 0 {
+			if _, err := io.WriteString(w, "\n"+s.heading); err != nil {
+				return err
+			}
+		}
+		if err := s.table.WriteMarkdown(w); err != nil {
+			return err
+		}
+	}
+	return nil
+}
