@@ -79,9 +79,9 @@ func TestWriteAssessment(t *testing.T) {
 	}
 	for _, want := range []string{
 		"# Congalton 1991, Table 1",
-		"| 0.7396 | 0.6535 | 0.5877 | 0.5914 | 434 |",        // OA 321/434, kappa, mIoU, FWIoU, N
+		"| 0.7396 | 0.6535 | 0.5877 | 0.5914 | 434 |",               // OA 321/434, kappa, mIoU, FWIoU, N
 		"| shrub | 141 | 104 | 0.6383 | 0.8654 | 0.7347 | 0.5806 |", // PA 90/141, UA 90/104
-		"| deciduous | 65 | 6 | 0 | 4 | 75 |",                 // error-matrix row with its total
+		"| deciduous | 65 | 6 | 0 | 4 | 75 |",                       // error-matrix row with its total
 		"| total | 115 | 100 | 115 | 104 | 434 |",
 	} {
 		if !strings.Contains(string(md), want) {
