@@ -14,12 +14,25 @@ demo:
 	scripts/demo.sh
 
 # Our figures and PyTorch's, side by side, for the course's conv net and MLP.
+# Issue 3's table: each row runs tfrun bench and the PyTorch peer back to
+# back on the same shapes, then one table prints ratios and GFLOP/s, under
+# the machine's GEMM ceiling. ROWS can be narrowed, e.g. ROWS="convnet".
+BENCH_ROWS = \
+  "convnet convnet 128 28x28x1 10" \
+  "unet-16 unet 4 256x256x3 1 base=16" \
+  "unet-64 unet 4 256x256x3 1 base=64"
 bench-peer: build
-	@for spec in "convnet 128 28x28x1" "mlp 128 28x28x1"; do \
-	  set -- $$spec; \
-	  bin/tfrun bench --model $$1 --batch $$2 --input $$3 --json > /tmp/tfrun-bench-$$1.json && \
-	  $(PYTHON) scripts/bench/torch_peer.py --model $$1 --batch $$2 --input $$3 --threads 2 --ours /tmp/tfrun-bench-$$1.json; \
+	@rm -f /tmp/tfrun-bench-rows.jsonl
+	@for spec in $(BENCH_ROWS); do \
+	  set -- $$spec; label=$$1 model=$$2 batch=$$3 input=$$4 classes=$$5; shift 5; \
+	  opts=""; for o in "$$@"; do opts="$$opts --option $$o"; done; \
+	  echo "== $$label" >&2; \
+	  bin/tfrun bench --model $$model --batch $$batch --input $$input --classes $$classes $$opts --json > /tmp/tfrun-bench-$$label.json || exit 1; \
+	  $(PYTHON) scripts/bench/torch_peer.py --model $$model --batch $$batch --input $$input --classes $$classes $$opts \
+	    --threads 2 --ours /tmp/tfrun-bench-$$label.json --row /tmp/tfrun-bench-rows.jsonl --label $$label >/dev/null || exit 1; \
 	done
+	@$(PYTHON) scripts/bench/torch_peer.py --table /tmp/tfrun-bench-rows.jsonl
+	@printf 'ceiling: '; $(PYTHON) scripts/bench/torch_peer.py --gemm 4096 --repeats 3 --warmup 1
 
 # The issue's acceptance runs: full MNIST training of both course models (long).
 accept: build

@@ -42,39 +42,128 @@ def positive(text):
 
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", required=True, choices=["mlp", "convnet"])
-    p.add_argument("--batch", required=True, type=positive)
-    p.add_argument("--input", required=True, type=parse_input, help="HxWxC, e.g. 28x28x1")
+    p.add_argument("--model", choices=["mlp", "convnet", "unet"])
+    p.add_argument("--classes", type=positive, default=10, help="output classes (1 = one sigmoid channel)")
+    p.add_argument("--option", action="append", default=[], metavar="K=V",
+                   help="model option as for `tfrun bench --option`, e.g. base=16 (repeatable)")
+    p.add_argument("--batch", type=positive)
+    p.add_argument("--input", type=parse_input, help="HxWxC, e.g. 28x28x1")
     p.add_argument("--threads", type=positive, default=2)
     p.add_argument("--repeats", type=positive, default=5)
     p.add_argument("--warmup", type=positive, default=2, help="untimed iterations before measuring")
     p.add_argument("--ours", help="JSON from `tfrun bench --json` to compare with")
-    return p.parse_args(argv)
+    p.add_argument("--row", metavar="FILE", help="with --ours: append the comparison as one JSON line to FILE")
+    p.add_argument("--label", help="the row's name in --table (default: the model)")
+    p.add_argument("--table", metavar="FILE", help="print the table of the rows in FILE and exit")
+    p.add_argument("--gemm", type=positive, metavar="N",
+                   help="time an N x N float32 GEMM (the machine's ceiling through PyTorch's BLAS) and exit")
+    args = p.parse_args(argv)
+    if not (args.table or args.gemm) and not (args.model and args.batch and args.input):
+        p.error("--model, --batch and --input are required (unless --table or --gemm)")
+    if args.row and not args.ours:
+        p.error("--row needs --ours")
+    args.options = {}
+    for kv in args.option:
+        k, sep, v = kv.partition("=")
+        if not sep or not k:
+            p.error(f"--option {kv!r}: want KEY=VALUE")
+        args.options[k] = v
+    return args
 
 
-def layer_flops(model, input_shape):
-    """Forward FLOPs per sample: 2 x MACs of every Conv2d and Linear layer."""
+def forward_flops(model, x):
+    """Forward FLOPs per sample: 2 x MACs of every convolution and dense
+    layer, counted from the shapes of one real forward pass, so that any
+    architecture is counted the way `tfrun bench` counts it."""
+    import torch
     import torch.nn as nn
 
-    h, w, c = input_shape
-    flops = 0
-    for layer in model:
+    macs = 0
+
+    def hook(layer, inputs, out):
+        nonlocal macs
         if isinstance(layer, nn.Conv2d):
             kh, kw = layer.kernel_size
-            # padding="same" with stride 1 keeps the spatial size.
-            flops += 2 * h * w * layer.out_channels * c * kh * kw
-            c = layer.out_channels
-        elif isinstance(layer, nn.MaxPool2d):
-            h, w = h // 2, w // 2
+            macs += out[0].numel() * (layer.in_channels // layer.groups) * kh * kw
+        elif isinstance(layer, nn.ConvTranspose2d):
+            kh, kw = layer.kernel_size
+            macs += inputs[0][0].numel() * (layer.out_channels // layer.groups) * kh * kw
         elif isinstance(layer, nn.Linear):
-            flops += 2 * layer.in_features * layer.out_features
-    return flops
+            macs += out[0].numel() * layer.in_features
+
+    handles = [m.register_forward_hook(hook) for m in model.modules()
+               if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear))]
+    with torch.no_grad():
+        model(x[:1])
+    for h in handles:
+        h.remove()
+    return 2 * macs
 
 
-def build(name, input_shape):
+class UNet:
+    """tfrun's zoo "unet" (the course's U-Net), channels-first: two 3x3
+    convolutions per level, 2x2 max-pooling, dropout at the two deepest
+    levels, nearest up-sampling then a 2x2 convolution, concatenation
+    with the skip, and for one class the course's extra 3x3 convolution to
+    2 channels before the 1x1 output."""
+
+    @staticmethod
+    def build(c, classes, base, depth, dropout=0.5):
+        import torch
+        import torch.nn as nn
+
+        def block(cin, cout):
+            return nn.Sequential(nn.Conv2d(cin, cout, 3, padding="same"), nn.ReLU(),
+                                 nn.Conv2d(cout, cout, 3, padding="same"), nn.ReLU())
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.down = nn.ModuleList()
+                cin = c
+                for level in range(depth):
+                    self.down.append(block(cin, base << level))
+                    cin = base << level
+                self.bottom = block(cin, base << depth)
+                self.drop = nn.Dropout(dropout)
+                self.up = nn.ModuleList()
+                self.fuse = nn.ModuleList()
+                cin = base << depth
+                for level in reversed(range(depth)):
+                    f = base << level
+                    # Keras' "same" for an even kernel pads after, as PyTorch's does.
+                    self.up.append(nn.Conv2d(cin, f, 2, padding="same"))
+                    self.fuse.append(block(2 * f, f))
+                    cin = f
+                head = [] if classes > 1 else [nn.Conv2d(base, 2, 3, padding="same"), nn.ReLU()]
+                self.head = nn.Sequential(*head, nn.Conv2d(base if classes > 1 else 2, classes, 1))
+
+            def forward(self, x):
+                skips = []
+                for level, b in enumerate(self.down):
+                    x = b(x)
+                    if level == depth - 1:
+                        x = self.drop(x)
+                    skips.append(x)
+                    x = nn.functional.max_pool2d(x, 2)
+                x = self.drop(self.bottom(x))
+                for up, fuse, skip in zip(self.up, self.fuse, reversed(skips)):
+                    x = torch.relu(up(nn.functional.interpolate(x, scale_factor=2, mode="nearest")))
+                    x = fuse(torch.cat([skip, x], 1))
+                return self.head(x)
+
+        return Net()
+
+
+def build(name, input_shape, classes, options):
     import torch.nn as nn
 
     h, w, c = input_shape
+    if name == "unet":
+        depth = int(options.get("depth", 4))
+        if h % (1 << depth) or w % (1 << depth):
+            raise SystemExit(f"torch_peer: --input {h}x{w}x{c}: must be divisible by 2^depth = {1 << depth}")
+        return UNet.build(c, classes, int(options.get("base", 64)), depth, float(options.get("dropout", 0.5)))
     if name == "mlp":
         # Softmax lives in the loss (CrossEntropyLoss), as in tfrun.
         return nn.Sequential(
@@ -116,11 +205,18 @@ def measure(args, torch):
     torch.manual_seed(0)
     torch.set_num_threads(args.threads)
     h, w, c = args.input
-    model = build(args.model, args.input)
+    model = build(args.model, args.input, args.classes, args.options)
     # PyTorch is channels-first; the input is the same tensor transposed.
     x = torch.rand(args.batch, c, h, w)
-    y = torch.randint(0, 10, (args.batch,))
-    loss_fn = torch.nn.CrossEntropyLoss()
+    dense = args.model == "unet"
+    label_shape = (args.batch, h, w) if dense else (args.batch,)
+    if args.classes == 1:
+        # One sigmoid channel: binary cross-entropy on logits, as tfrun.
+        y = torch.randint(0, 2, label_shape).float().unsqueeze(1)
+        loss_fn = torch.nn.BCEWithLogitsLoss()
+    else:
+        y = torch.randint(0, args.classes, label_shape)
+        loss_fn = torch.nn.CrossEntropyLoss()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
 
     def train_step():
@@ -138,7 +234,7 @@ def measure(args, torch):
     model.eval()
     infer_ms = median_ms(infer, args.warmup, args.repeats)
 
-    fwd = layer_flops(model, args.input) * args.batch
+    fwd = forward_flops(model, x) * args.batch
     return {
         "peer": "pytorch",
         "torch_version": torch.__version__,
@@ -166,19 +262,52 @@ def load_ours(path):
         if not isinstance(v, (int, float)) or isinstance(v, bool) or v <= 0:
             raise SystemExit(f"torch_peer: --ours {path}: missing or invalid {key!r}")
         out[key] = float(v)
+    for key in ("train_gflops", "inference_gflops"):
+        if isinstance(ours.get(key), (int, float)):
+            out[key] = float(ours[key])
     return out
 
 
 def comparison(ours, peer):
     lines = [f"{'metric':<15} {'ours ms':>10} {'pytorch ms':>11} {'ours/pytorch':>13}"]
-    for key, o in ours.items():
-        p = peer[key]
+    for key in ("train_step_ms", "inference_ms"):
+        o, p = ours[key], peer[key]
         lines.append(f"{key:<15} {o:>10.3f} {p:>11.3f} {o / p:>13.2f}")
+    return "\n".join(lines)
+
+
+def gemm(torch, n, threads, warmup, repeats):
+    torch.set_num_threads(threads)
+    a, b = torch.rand(n, n), torch.rand(n, n)
+    ms = median_ms(lambda: torch.mm(a, b), warmup, repeats)
+    return {"gemm": f"{n}x{n}x{n} float32 torch.mm", "threads": threads, "ms": round(ms, 3),
+            "gflops": round(2 * n ** 3 / (ms * 1e-3) / 1e9, 1)}
+
+
+def table(path):
+    """One line per benchmark row: ours and PyTorch's median times, their
+    ratio (below 1: tfrun is faster) and both sides' GFLOP/s."""
+    rows = []
+    try:
+        with open(path) as f:
+            rows = [json.loads(line) for line in f if line.strip()]
+    except (OSError, ValueError) as e:
+        raise SystemExit(f"torch_peer: --table {path}: {e}")
+    head = f"{'model':<28} {'step':<9} {'ours ms':>10} {'torch ms':>10} {'ratio':>6} {'ours GF/s':>10} {'torch GF/s':>10}"
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        for step, ms, gf in (("train", "train_step_ms", "train_gflops"), ("inference", "inference_ms", "inference_gflops")):
+            o, t = r["ours"], r["peer"]
+            lines.append(f"{r['label']:<28} {step:<9} {o[ms]:>10.1f} {t[ms]:>10.1f} {o[ms] / t[ms]:>6.2f} "
+                         f"{o.get(gf, 0):>10.2f} {t[gf]:>10.2f}")
     return "\n".join(lines)
 
 
 def main(argv):
     args = parse_args(argv)
+    if args.table:
+        print(table(args.table))
+        return 0
     try:
         import torch
     except ImportError as e:
@@ -186,12 +315,18 @@ def main(argv):
               "install it (Debian: apt-get install python3-torch) or run with a Python that has it",
               file=sys.stderr)
         return 3
+    if args.gemm:
+        print(json.dumps(gemm(torch, args.gemm, args.threads, args.warmup, args.repeats)))
+        return 0
     # Read --ours first so that a bad file fails before minutes of timing.
     ours = load_ours(args.ours) if args.ours else None
     peer = measure(args, torch)
     print(json.dumps(peer), flush=True)
     if ours:
         print(comparison(ours, peer))
+        if args.row:
+            with open(args.row, "a") as f:
+                f.write(json.dumps({"label": args.label or args.model, "ours": ours, "peer": peer}) + "\n")
     return 0
 
 
