@@ -52,31 +52,47 @@ func runTrain(c *cli.Context) error {
 	if usesTensorFlow(c, cfg.Engine) {
 		return trainTF(c, cfg)
 	}
-	m, ctx, err := startingModel(c, cfg)
-	if err != nil {
-		return err
-	}
-	data, err := loadData(cfg)
-	if err != nil {
-		return err
-	}
-	data.fit(m.Input.Shape)
-	if err := data.check(m.Input.Shape, m.Output.Shape); err != nil {
-		return fmt.Errorf("%v, model %s", err, m.Name)
-	}
-	backend, err := newBackend(c, cfg.Engine)
-	if err != nil {
-		return err
-	}
-	defer backend.Finalize()
-
-	out := c.String("out")
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		return err
-	}
 	var progress io.Writer = os.Stderr
 	if c.Bool("quiet") {
 		progress = nil
+	}
+	_, err = trainConfig(c, cfg, c.String("out"), progress)
+	return err
+}
+
+// trainedRun is a finished training run: its history, the wall time of
+// Fit, and the saved model's score on the config's test data (nil without
+// one).
+type trainedRun struct {
+	model   *models.Model
+	history *history.History
+	fitTime time.Duration
+	test    *infer.Eval
+}
+
+// trainConfig trains cfg's model on the go engines into out, as `tfrun
+// train` does; progress nil is quiet.
+func trainConfig(c *cli.Context, cfg *config.Config, out string, progress io.Writer) (*trainedRun, error) {
+	m, ctx, err := startingModel(c, cfg)
+	if err != nil {
+		return nil, err
+	}
+	data, err := loadData(cfg)
+	if err != nil {
+		return nil, err
+	}
+	data.fit(m.Input.Shape)
+	if err := data.check(m.Input.Shape, m.Output.Shape); err != nil {
+		return nil, fmt.Errorf("%v, model %s", err, m.Name)
+	}
+	backend, err := newBackend(c, cfg.Engine)
+	if err != nil {
+		return nil, err
+	}
+	defer backend.Finalize()
+
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return nil, err
 	}
 	log := history.NewCSVLogger(filepath.Join(out, "history.csv"))
 	f := &train.Fitter{
@@ -98,30 +114,31 @@ func runTrain(c *cli.Context) error {
 		fmt.Fprintln(progress)
 	}
 	start := time.Now()
-	if _, err := f.Fit(data.train, data.val); err != nil {
-		return err
+	h, err := f.Fit(data.train, data.val)
+	if err != nil {
+		return nil, err
 	}
+	run := &trainedRun{model: m, history: h, fitTime: time.Since(start)}
 	if progress != nil {
-		fmt.Fprintf(progress, "trained in %s; model saved in %s\n", time.Since(start).Round(time.Second), out)
+		fmt.Fprintf(progress, "trained in %s; model saved in %s\n", run.fitTime.Round(time.Second), out)
 	}
 	if data.test == nil {
-		return nil
+		return run, nil
 	}
 	// The test score is the saved model's, read back from disk, so it is
 	// what `tfrun eval` will report.
 	ld, err := modeldir.Load(out)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	ev, err := evaluate(c, ld, data.test, cfg.Train.BatchSize)
-	if err != nil {
-		return err
+	if run.test, err = evaluate(c, ld, data.test, cfg.Train.BatchSize); err != nil {
+		return nil, err
 	}
-	rep := evalReport(ev, ld)
+	rep := evalReport(run.test, ld)
 	if progress != nil {
 		fmt.Fprintf(progress, "test (%s): %s\n", data.testName, rep.summary())
 	}
-	return writeJSONAtomic(filepath.Join(out, "test.json"), rep)
+	return run, writeJSONAtomic(filepath.Join(out, "test.json"), rep)
 }
 
 // startingModel is the config's model with fresh weights, or the --init
