@@ -1,0 +1,61 @@
+package mapping
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/tfrun/tfrun/raster"
+)
+
+// shared returns a file of the project's shared data set (../shared/data
+// from the repository root), skipping the test where it is absent.
+func shared(t *testing.T, rel string) string {
+	t.Helper()
+	p := filepath.Join("..", "..", "shared", "data", filepath.FromSlash(rel))
+	if _, err := os.Stat(p); err != nil {
+		t.Skipf("shared data %s not available (needs ../shared next to the repository): %v", rel, err)
+	}
+	return p
+}
+
+// memSource is a raster held in memory, for tests that crop or alter real
+// rasters.
+type memSource struct {
+	info raster.Info
+	data []float32
+}
+
+func (s *memSource) Info() raster.Info { return s.info }
+
+func (s *memSource) ReadWindow(x, y, w, h int) ([]float32, error) {
+	nb := s.info.Bands
+	out := make([]float32, 0, w*h*nb)
+	for r := y; r < y+h; r++ {
+		i := (r*s.info.Width + x) * nb
+		out = append(out, s.data[i:i+w*nb]...)
+	}
+	return out, nil
+}
+
+// readShared loads a shared raster whole.
+func readShared(t *testing.T, rel string) *memSource {
+	t.Helper()
+	in, data, err := raster.ReadAll(shared(t, rel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &memSource{info: in, data: data}
+}
+
+// crop cuts a w×h part out of a source at (x, y).
+func crop(t *testing.T, s *memSource, x, y, w, h int) *memSource {
+	t.Helper()
+	data, err := s.ReadWindow(x, y, w, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := s.info
+	in.Width, in.Height = w, h
+	return &memSource{info: in, data: data}
+}
