@@ -30,6 +30,7 @@ import (
 	"github.com/tfrun/tfrun/models"
 	"github.com/tfrun/tfrun/pipeline"
 	"github.com/tfrun/tfrun/savedmodels/importer"
+	"github.com/tfrun/tfrun/scenes"
 	"gopkg.in/yaml.v3"
 )
 
@@ -57,6 +58,9 @@ type Inputs struct {
 	// Decode reads image files and masks (segmentation): size, channels,
 	// scale and the mask values of the classes.
 	Decode *pipeline.Decode `yaml:"decode,omitempty"`
+	// Raster is the fitted preprocessing of georeferenced scenes (bands,
+	// clip, scale, nodata) and how label values become classes.
+	Raster *scenes.Prep `yaml:"raster,omitempty"`
 }
 
 // VarInfo describes one stored variable.
