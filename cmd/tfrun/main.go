@@ -34,6 +34,7 @@ func app() *cli.App {
 			summaryCommand(),
 			inspectCommand(),
 			importCommand(),
+			ablateCommand(),
 		},
 	}
 }
