@@ -14,6 +14,7 @@ import (
 	"github.com/tfrun/tfrun/datasets"
 	"github.com/tfrun/tfrun/models"
 	"github.com/tfrun/tfrun/pipeline"
+	"github.com/tfrun/tfrun/scenes"
 	"github.com/tfrun/tfrun/tfgraph/nn"
 	"gopkg.in/yaml.v3"
 )
@@ -38,6 +39,9 @@ type Data struct {
 	// Folders is a folder dataset; its own split gives the training,
 	// validation and test sets.
 	Folders *pipeline.FolderConfig `yaml:"folders,omitempty"`
+	// Scene is a georeferenced scene and its labels, cut into chips read
+	// on the fly; its split gives the validation set.
+	Scene *scenes.Config `yaml:"scene,omitempty"`
 }
 
 // Train holds the optimiser, schedule and callbacks, with Keras' names.
@@ -207,10 +211,10 @@ func (c *Config) validate() error {
 		return fmt.Errorf("train.epochs must be > 0, got %d", t.Epochs)
 	case t.Loss != "" && !slices.Contains(nn.Losses, t.Loss):
 		return fmt.Errorf("train.loss: unknown loss %q (known: %s)", t.Loss, strings.Join(nn.Losses, ", "))
-	case c.Data.Train == "" && c.Data.Folders == nil:
-		return fmt.Errorf("data: set data.train or data.folders")
-	case c.Data.Train != "" && c.Data.Folders != nil:
-		return fmt.Errorf("data: give data.train or data.folders, not both")
+	case c.Data.sources() == 0:
+		return fmt.Errorf("data: set data.train, data.folders or data.scene")
+	case c.Data.sources() > 1:
+		return fmt.Errorf("data: give only one of data.train, data.folders and data.scene")
 	case c.Data.Validation != "" && c.Data.ValidationSplit != 0:
 		return fmt.Errorf("give data.validation or data.validation_split, not both")
 	}
@@ -228,10 +232,24 @@ func (c *Config) validate() error {
 	return nil
 }
 
+// sources counts the kinds of training data given.
+func (d Data) sources() int {
+	n := 0
+	for _, set := range []bool{d.Train != "", d.Folders != nil, d.Scene != nil} {
+		if set {
+			n++
+		}
+	}
+	return n
+}
+
 // hasValidation tells whether the data gives a set to validate on; a folder
 // dataset validates on its validation split, or else on its test split as
 // the course does.
 func (d Data) hasValidation() bool {
+	if s := d.Scene; s != nil {
+		return s.Split.Validation > 0
+	}
 	if f := d.Folders; f != nil {
 		return f.Split.Validation > 0 || f.Split.Test > 0 || len(f.Split.ValidationFiles) > 0 || len(f.Split.TestFiles) > 0
 	}
