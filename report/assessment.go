@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/tfrun/tfrun/internal/atomicfile"
 	"github.com/tfrun/tfrun/metrics"
@@ -20,27 +21,42 @@ const (
 	HeatmapFile  = "confusion.png"
 )
 
-// WriteAssessment writes a into dir (created if missing): report.csv (one
-// row per reference class: its error-matrix row, totals and scores),
-// report.md (summary, per-class scores and the error matrix), report.json
-// (what `eval --json` prints) and confusion.png. Each file is written to a
-// temporary name and renamed.
-func WriteAssessment(dir, title string, a *metrics.Assessment) error {
+// Document is an accuracy report: a title, facts about what was assessed
+// (model, rasters, region, pixels left out) shown under it, and the
+// assessment.
+type Document struct {
+	Title      string
+	About      [][2]string
+	Assessment *metrics.Assessment
+	// JSON is what report.json holds, e.g. the assessment with the facts
+	// as fields; nil writes Assessment.
+	JSON any
+}
+
+// Write writes d into dir (created if missing): report.csv (one row per
+// reference class: its scores and its error-matrix row), report.md
+// (summary, per-class scores and the error matrix), report.json and
+// confusion.png. Each file is written to a temporary name and renamed.
+func Write(dir string, d Document) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
+	}
+	doc := d.JSON
+	if doc == nil {
+		doc = d.Assessment
 	}
 	for _, f := range []struct {
 		name  string
 		write func(io.Writer) error
 	}{
-		{CSVFile, func(w io.Writer) error { return ClassTable(a).WriteCSV(w) }},
-		{MarkdownFile, func(w io.Writer) error { return WriteMarkdown(w, title, a) }},
+		{CSVFile, ClassTable(d.Assessment).WriteCSV},
+		{MarkdownFile, d.WriteMarkdown},
 		{JSONFile, func(w io.Writer) error {
 			enc := json.NewEncoder(w)
 			enc.SetIndent("", "  ")
-			return enc.Encode(a)
+			return enc.Encode(doc)
 		}},
-		{HeatmapFile, func(w io.Writer) error { return WriteHeatmap(w, title, a) }},
+		{HeatmapFile, func(w io.Writer) error { return WriteHeatmap(w, d.Title, d.Assessment) }},
 	} {
 		if err := atomicfile.Write(filepath.Join(dir, f.name), f.write); err != nil {
 			return err
@@ -95,9 +111,10 @@ func errorMatrix(a *metrics.Assessment) Table {
 	return t
 }
 
-// WriteMarkdown writes the report as Markdown: a summary, per-class scores
-// and the error matrix.
-func WriteMarkdown(w io.Writer, title string, a *metrics.Assessment) error {
+// WriteMarkdown writes the report as Markdown: the title and facts, a
+// summary, per-class scores and the error matrix.
+func (d Document) WriteMarkdown(w io.Writer) error {
+	a := d.Assessment
 	summary := Table{
 		Header: []string{"overall accuracy", "kappa", "mIoU", "FWIoU", "pixels"},
 		Rows:   [][]string{{score(a.OverallAccuracy), score(a.Kappa), score(a.MIoU), score(a.FWIoU), count(a.N)}},
@@ -115,7 +132,15 @@ func WriteMarkdown(w io.Writer, title string, a *metrics.Assessment) error {
 		{"## Classes\n\nProducer's accuracy = 1 − omission error (recall); user's accuracy = 1 − commission error (precision). A class with no reference pixels scores 0.\n\n", classes},
 		{"## Error matrix\n\nRows are the reference, columns the map.\n\n", errorMatrix(a)},
 	}
-	if _, err := fmt.Fprintf(w, "# %s\n\n", title); err != nil {
+	var head strings.Builder
+	fmt.Fprintf(&head, "# %s\n\n", d.Title)
+	for _, kv := range d.About {
+		fmt.Fprintf(&head, "- %s: %s\n", kv[0], kv[1])
+	}
+	if len(d.About) > 0 {
+		head.WriteString("\n")
+	}
+	if _, err := io.WriteString(w, head.String()); err != nil {
 		return err
 	}
 	for i, s := range sections {

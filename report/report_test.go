@@ -38,7 +38,8 @@ func congalton(t *testing.T) *metrics.Assessment {
 func TestWriteAssessment(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "new", "report")
 	a := congalton(t)
-	if err := WriteAssessment(dir, "Congalton 1991, Table 1", a); err != nil {
+	doc := Document{Title: "Congalton 1991, Table 1", About: [][2]string{{"source", "RSE 37:35–46"}}, Assessment: a}
+	if err := Write(dir, doc); err != nil {
 		t.Fatal(err)
 	}
 	entries, _ := os.ReadDir(dir)
@@ -78,7 +79,7 @@ func TestWriteAssessment(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{
-		"# Congalton 1991, Table 1",
+		"# Congalton 1991, Table 1\n\n- source: RSE 37:35–46\n\n|",
 		"| 0.7396 | 0.6535 | 0.5877 | 0.5914 | 434 |",               // OA 321/434, kappa, mIoU, FWIoU, N
 		"| shrub | 141 | 104 | 0.6383 | 0.8654 | 0.7347 | 0.5806 |", // PA 90/141, UA 90/104
 		"| deciduous | 65 | 6 | 0 | 4 | 75 |",                       // error-matrix row with its total
