@@ -19,6 +19,7 @@ import (
 	"github.com/tfrun/tfrun/modeldir"
 	"github.com/tfrun/tfrun/models"
 	"github.com/tfrun/tfrun/pipeline"
+	"github.com/tfrun/tfrun/scenes"
 	"github.com/tfrun/tfrun/train"
 	"github.com/urfave/cli/v2"
 )
@@ -81,6 +82,7 @@ func trainConfig(c *cli.Context, cfg *config.Config, out string, progress io.Wri
 	if err != nil {
 		return nil, err
 	}
+	defer data.close()
 	data.fit(m.Input.Shape)
 	if err := data.check(m.Input.Shape, m.Output.Shape); err != nil {
 		return nil, fmt.Errorf("%v, model %s", err, m.Name)
@@ -97,7 +99,7 @@ func trainConfig(c *cli.Context, cfg *config.Config, out string, progress io.Wri
 	log := history.NewCSVLogger(filepath.Join(out, "history.csv"))
 	f := &train.Fitter{
 		Backend: backend, Model: m, Ctx: ctx, Opts: cfg.Train, Progress: progress,
-		Save: func(*history.History) error { return modeldir.Save(out, m, ctx, modelInputs(cfg)) },
+		Save: func(*history.History) error { return modeldir.Save(out, m, ctx, data.inputs(cfg)) },
 		EpochEnd: func(h *history.History) error {
 			if err := log.Write(h); err != nil {
 				return err
@@ -112,6 +114,9 @@ func trainConfig(c *cli.Context, cfg *config.Config, out string, progress io.Wri
 			fmt.Fprintf(progress, ", %d validation", data.val.Len())
 		}
 		fmt.Fprintln(progress)
+		if data.scene != nil {
+			fmt.Fprintln(progress, sceneSummary(data.scene))
+		}
 	}
 	start := time.Now()
 	h, err := f.Fit(data.train, data.val)
@@ -176,10 +181,61 @@ func modelInputs(cfg *config.Config) modeldir.Inputs {
 type runData struct {
 	train, val, test datasets.Source
 	testName         string
+	// scene is the open scene of data.scene, whose fitted preprocessing
+	// the saved model records.
+	scene *scenes.Scene
+}
+
+// inputs is what the saved model records of the data's preparation,
+// including what was fitted on the data.
+func (rd *runData) inputs(cfg *config.Config) modeldir.Inputs {
+	in := modelInputs(cfg)
+	if rd.scene != nil {
+		in.Raster = rd.scene.Prep
+	}
+	return in
+}
+
+// close releases the scene's files and temporary labels.
+func (rd *runData) close() {
+	if rd.scene != nil {
+		rd.scene.Close()
+	}
+}
+
+// loadScene opens data.scene: chips of the region, read on the fly.
+func loadScene(cfg scenes.Config) (*runData, error) {
+	s, err := scenes.Open(cfg)
+	if err != nil {
+		return nil, err
+	}
+	train, val, err := s.Sources()
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	return &runData{train: train, val: val, scene: s}, nil
+}
+
+// sceneSummary says what training will see of the scene.
+func sceneSummary(s *scenes.Scene) string {
+	var classes []string
+	for k, name := range s.Prep.Labels.Names {
+		classes = append(classes, fmt.Sprintf("%s %d px", name, s.Counts[k]))
+	}
+	where := "read from the files"
+	if s.Cached() {
+		where = "cached in memory"
+	}
+	return fmt.Sprintf("scene %s, %s: %d training chips (with copies), %d validation, %d dropped across the split, %s; classes: %s",
+		s.Image, s.Tiling.Region, len(s.Train), len(s.Validation), s.Dropped, where, strings.Join(classes, ", "))
 }
 
 func loadData(cfg *config.Config) (*runData, error) {
 	d := cfg.Data
+	if d.Scene != nil {
+		return loadScene(*d.Scene)
+	}
 	if f := d.Folders; f != nil {
 		sets, err := pipeline.OpenFolders(*f)
 		if err != nil {
