@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/tfrun/tfrun/pca"
 	"github.com/tfrun/tfrun/raster"
 )
 
@@ -20,6 +21,9 @@ type PrepConfig struct {
 	// Gain and Offset give physical values, gain·v + offset.
 	Gain   float64 `yaml:"gain,omitempty"`
 	Offset float64 `yaml:"offset,omitempty"`
+	// PCA is the number of principal components to keep (0: no PCA),
+	// fitted on valid pixels of the region.
+	PCA int `yaml:"pca,omitempty"`
 	// Clip is [low, high] percentiles to clip each band to, fitted on
 	// valid pixels ([0.01, 99.99] in the course).
 	Clip []float64 `yaml:"clip,flow,omitempty"`
@@ -54,6 +58,9 @@ func (c PrepConfig) validate() error {
 	if !(c.Scale >= 0) || math.IsInf(c.Scale, 0) {
 		errs = append(errs, fmt.Errorf("scale %g: want a positive divisor, or 0 for none", c.Scale))
 	}
+	if c.PCA < 0 {
+		errs = append(errs, fmt.Errorf("pca %d: want a number of components ≥ 1, or 0 for none", c.PCA))
+	}
 	if c.Sample < 0 {
 		errs = append(errs, fmt.Errorf("sample %d: want a pixel count ≥ 0 (0 for the default)", c.Sample))
 	}
@@ -85,12 +92,25 @@ func FitPrep(f *raster.File, path string, r Rect, cfg PrepConfig) (*Prep, error)
 			p.NoData[b] = *nd
 		}
 	}
-	if len(cfg.Clip) == 0 {
+	if len(cfg.Clip) == 0 && cfg.PCA == 0 {
 		return p, nil
 	}
 	sample, n, err := p.sample(f, path, r, cfg.Sample)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.PCA > 0 {
+		wide := make([]float64, len(sample))
+		for i, v := range sample {
+			wide[i] = float64(v)
+		}
+		if p.PCA, err = pca.Fit(wide, n, len(sel), cfg.PCA); err != nil {
+			return nil, fmt.Errorf("%s: %v", path, err)
+		}
+		sample = p.PCA.Apply(sample, n)
+	}
+	if len(cfg.Clip) == 0 {
+		return p, nil
 	}
 	nb := p.OutBands()
 	c := &Clip{Percentiles: [2]float64{cfg.Clip[0], cfg.Clip[1]}}

@@ -11,6 +11,7 @@ import (
 	"math"
 	"slices"
 
+	"github.com/tfrun/tfrun/pca"
 	"gopkg.in/yaml.v3"
 )
 
@@ -32,6 +33,9 @@ type Prep struct {
 	// gain·v + offset (a gain of 0 stands for 1).
 	Gain   float64 `yaml:"gain,omitempty"`
 	Offset float64 `yaml:"offset,omitempty"`
+	// PCA projects the physical values onto principal components fitted
+	// on valid pixels of the training region.
+	PCA *pca.Transform `yaml:"pca,omitempty"`
 	// Clip holds the fitted percentile bounds of each band after PCA.
 	Clip *Clip `yaml:"clip,omitempty"`
 	// Scale divides the clipped values (the course's 10000); 0 keeps them.
@@ -52,7 +56,12 @@ type Clip struct {
 func (p *Prep) InBands() int { return p.InputBands }
 
 // OutBands is the channel count Apply produces, the model's input depth.
-func (p *Prep) OutBands() int { return len(p.Bands) }
+func (p *Prep) OutBands() int {
+	if p.PCA != nil {
+		return p.PCA.OutBands()
+	}
+	return len(p.Bands)
+}
 
 // CheckBands tells whether the raster at path, with bands bands, suits p.
 func (p *Prep) CheckBands(path string, bands int) error {
@@ -114,6 +123,9 @@ func (p *Prep) physical(pixels []float32, n int) ([]float32, []bool) {
 
 // finish applies the fitted steps to physical values [n, len(Bands)].
 func (p *Prep) finish(x []float32, n int) []float32 {
+	if p.PCA != nil {
+		x = p.PCA.Apply(x, n)
+	}
 	nb := p.OutBands()
 	if c := p.Clip; c != nil {
 		for i := range n {
@@ -148,8 +160,13 @@ func (p *Prep) validate() error {
 		return fmt.Errorf("raster preprocessing: input_bands %d, bands %v: want at least one band", p.InputBands, p.Bands)
 	case slices.ContainsFunc(p.Bands, func(b int) bool { return b < 1 || b > p.InputBands }):
 		return fmt.Errorf("raster preprocessing: bands %v: want 1-based bands of the %d inputs", p.Bands, p.InputBands)
+	case p.PCA != nil && p.PCA.InBands() != len(p.Bands):
+		return fmt.Errorf("raster preprocessing: the PCA was fitted on %d bands, %d are selected", p.PCA.InBands(), len(p.Bands))
 	case p.Clip != nil && (len(p.Clip.Low) != nb || len(p.Clip.High) != nb):
 		return fmt.Errorf("raster preprocessing: clip has %d low and %d high values for %d bands", len(p.Clip.Low), len(p.Clip.High), nb)
+	}
+	if p.PCA != nil {
+		return p.PCA.Validate()
 	}
 	return nil
 }
