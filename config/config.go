@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"slices"
 	"strings"
@@ -46,8 +47,21 @@ type Data struct {
 
 // Train holds the optimiser, schedule and callbacks, with Keras' names.
 type Train struct {
-	Optimizer     string         `yaml:"optimizer"`
-	Loss          string         `yaml:"loss,omitempty"` // see nn.Losses; cross-entropy by default
+	Optimizer string `yaml:"optimizer"`
+	// Loss is crossentropy (alias ce, the default: categorical, or binary
+	// for a sigmoid output), bce, wce (weighted cross-entropy), focal,
+	// dice, tversky, or two of them joined by + (ce+dice, focal+dice).
+	// Every loss skips pixels whose label is negative (the ignore index).
+	Loss string `yaml:"loss,omitempty"`
+	// ClassWeights weigh the classes in wce and focal: auto (median
+	// frequency), inverse, or one weight per class. Unset, wce uses auto
+	// and focal weighs all classes alike.
+	ClassWeights *ClassWeights `yaml:"class_weights,omitempty"`
+	// Focal is {gamma, alpha} of the focal loss, 2 and 0.25 by default.
+	Focal nn.Focal `yaml:"focal,omitempty"`
+	// Tversky is {alpha, beta} of the Tversky loss, the weights of false
+	// positives and false negatives, 0.3 and 0.7 by default.
+	Tversky       nn.Tversky     `yaml:"tversky,omitempty"`
 	LearningRate  float64        `yaml:"learning_rate"`
 	Momentum      float64        `yaml:"momentum,omitempty"`
 	BatchSize     int            `yaml:"batch_size"`
@@ -56,6 +70,35 @@ type Train struct {
 	Checkpoint    *Checkpoint    `yaml:"checkpoint,omitempty"`
 	EarlyStopping *EarlyStopping `yaml:"early_stopping,omitempty"`
 	ReduceLR      *ReduceLR      `yaml:"reduce_lr,omitempty"`
+}
+
+// ClassWeights is train.class_weights: how to weigh each class, computed
+// from the training labels' frequencies or given.
+//
+// auto (or median) is median-frequency balancing (Eigen and Fergus 2015):
+// w_c = median_k(f_k) / f_c, f_c the share of labelled pixels in class c.
+// The median class weighs 1, so the loss keeps the scale of plain
+// cross-entropy and a very rare class (Jasper Ridge's road, under 8% of
+// pixels) gets a strong but bounded boost. inverse is N / (C·n_c),
+// scikit-learn's "balanced": the mean weight per pixel is 1, but a rare
+// class's weight grows without bound as it gets rarer, which makes steps
+// on batches with a few such pixels erratic.
+type ClassWeights struct {
+	Method string    // auto, median or inverse; "" when Values are given
+	Values []float64 // one weight per class (two for a sigmoid output)
+}
+
+// ClassWeightMethods are the names train.class_weights accepts instead of
+// a list.
+var ClassWeightMethods = []string{"auto", "median", "inverse"}
+
+// UnmarshalYAML takes a method name or a list of weights.
+func (w *ClassWeights) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		w.Method = n.Value
+		return nil
+	}
+	return n.Decode(&w.Values)
 }
 
 // Checkpoint keeps the best model by a monitored quantity (Keras'
@@ -131,7 +174,8 @@ func Parse(text []byte, sets []string) (*Config, error) {
 
 // Defaults are Keras' own where Keras has one.
 func Defaults() *Config {
-	return &Config{Train: Train{Optimizer: "adam", LearningRate: 0.001, BatchSize: 32, Epochs: 1, Seed: 1}}
+	return &Config{Train: Train{Optimizer: "adam", LearningRate: 0.001, BatchSize: 32, Epochs: 1, Seed: 1,
+		Focal: nn.DefaultFocal, Tversky: nn.DefaultTversky}}
 }
 
 // cleanYAMLError keeps yaml.v3's message on one line: its type errors come
@@ -209,14 +253,15 @@ func (c *Config) validate() error {
 		return fmt.Errorf("train.batch_size must be > 0, got %d", t.BatchSize)
 	case t.Epochs <= 0:
 		return fmt.Errorf("train.epochs must be > 0, got %d", t.Epochs)
-	case t.Loss != "" && !slices.Contains(nn.Losses, t.Loss):
-		return fmt.Errorf("train.loss: unknown loss %q (known: %s)", t.Loss, strings.Join(nn.Losses, ", "))
 	case c.Data.sources() == 0:
 		return fmt.Errorf("data: set data.train, data.folders or data.scene")
 	case c.Data.sources() > 1:
 		return fmt.Errorf("data: give only one of data.train, data.folders and data.scene")
 	case c.Data.Validation != "" && c.Data.ValidationSplit != 0:
 		return fmt.Errorf("give data.validation or data.validation_split, not both")
+	}
+	if err := t.validateLoss(); err != nil {
+		return err
 	}
 	for _, m := range []string{monitor(t.Checkpoint), monitor(t.EarlyStopping), monitor(t.ReduceLR)} {
 		if m != "" && !strings.HasPrefix(m, "val_") && m != "loss" && m != "accuracy" {
@@ -228,6 +273,34 @@ func (c *Config) validate() error {
 	}
 	if r := t.ReduceLR; r != nil && (r.Factor <= 0 || r.Factor >= 1) {
 		return fmt.Errorf("train.reduce_lr.factor must be in (0, 1), got %g", r.Factor)
+	}
+	return nil
+}
+
+func (t Train) validateLoss() error {
+	if _, err := nn.ParseLoss(t.Loss); err != nil {
+		return fmt.Errorf("train.loss: %v", err)
+	}
+	if f := t.Focal; f.Gamma < 0 || f.Alpha < 0 || f.Alpha > 1 {
+		return fmt.Errorf("train.focal: gamma must be ≥ 0 and alpha in [0, 1], got gamma %g, alpha %g", f.Gamma, f.Alpha)
+	}
+	if v := t.Tversky; v.Alpha < 0 || v.Beta < 0 || v.Alpha+v.Beta == 0 {
+		return fmt.Errorf("train.tversky: alpha and beta must be ≥ 0 and not both 0, got %g and %g", v.Alpha, v.Beta)
+	}
+	w := t.ClassWeights
+	if w == nil {
+		return nil
+	}
+	if !nn.UsesClassWeights(t.Loss) {
+		return fmt.Errorf("train.class_weights: only wce and focal weigh classes, train.loss is %q", t.Loss)
+	}
+	if w.Values == nil && !slices.Contains(ClassWeightMethods, w.Method) {
+		return fmt.Errorf("train.class_weights: unknown method %q (give %s, or a list of weights)", w.Method, strings.Join(ClassWeightMethods, ", "))
+	}
+	for i, v := range w.Values {
+		if !(v > 0) || math.IsInf(v, 0) {
+			return fmt.Errorf("train.class_weights: weight %d is %g; weights must be finite and > 0", i, v)
+		}
 	}
 	return nil
 }

@@ -29,11 +29,18 @@ type Runner struct {
 // NewRunner prepares inference for a model whose variables are in ctx;
 // loss names the loss Evaluate reports ("" for cross-entropy).
 func NewRunner(backend backends.Backend, m *models.Model, ctx *context.Context, loss string) (*Runner, error) {
-	act := m.OutputActivation()
-	lossFn, err := nn.LossByName(loss, act)
+	lossFn, err := nn.LossByName(loss, m.OutputActivation())
 	if err != nil {
 		return nil, err
 	}
+	return NewRunnerWithLoss(backend, m, ctx, lossFn)
+}
+
+// NewRunnerWithLoss is NewRunner with a built loss, e.g. one with class
+// weights, so that validation reports the loss training minimises.
+func NewRunnerWithLoss(backend backends.Backend, m *models.Model, ctx *context.Context, lossFn nn.Loss) (*Runner, error) {
+	act := m.OutputActivation()
+	var err error
 	r := &Runner{model: m, classes: m.Output.Shape[len(m.Output.Shape)-1]}
 	if act == "sigmoid" && r.classes == 1 {
 		// One sigmoid channel scores two classes: background and object.

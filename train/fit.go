@@ -41,6 +41,7 @@ type Fitter struct {
 
 	step *context.Exec
 	eval *infer.Runner
+	loss nn.Loss
 }
 
 // Step runs one training step on a batch and returns its mean loss and the
@@ -65,10 +66,10 @@ func (f *Fitter) buildStep() (*context.Exec, error) {
 		return nil, err
 	}
 	act := f.Model.OutputActivation()
-	lossFn, err := nn.LossByName(f.Opts.Loss, act)
-	if err != nil {
+	if err := f.prepareLoss(nil); err != nil {
 		return nil, err
 	}
+	lossFn := f.loss
 	LearningRate(f.Ctx, f.Opts.LearningRate)
 	return context.NewExec(f.Backend, f.Ctx, func(ctx *context.Context, x, y *graph.Node) []*graph.Node {
 		g := x.Graph()
@@ -93,6 +94,9 @@ func (f *Fitter) buildStep() (*context.Exec, error) {
 // is not nil, and returns the history.
 func (f *Fitter) Fit(train, val datasets.Source) (*history.History, error) {
 	if err := f.Ctx.SetRNGStateFromSeed(int64(f.Opts.Seed)); err != nil {
+		return nil, err
+	}
+	if err := f.prepareLoss(train); err != nil {
 		return nil, err
 	}
 	lrVar := LearningRate(f.Ctx, f.Opts.LearningRate)
@@ -153,7 +157,7 @@ func (f *Fitter) Fit(train, val datasets.Source) (*history.History, error) {
 		if val != nil {
 			if f.eval == nil {
 				var err error
-				if f.eval, err = infer.NewRunner(f.Backend, f.Model, f.Ctx, f.Opts.Loss); err != nil {
+				if f.eval, err = infer.NewRunnerWithLoss(f.Backend, f.Model, f.Ctx, f.loss); err != nil {
 					return h, err
 				}
 			}
