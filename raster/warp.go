@@ -75,7 +75,7 @@ func Reproject(b Bounds, from, to string) (Bounds, error) {
 	return out, nil
 }
 
-// WarpNearest resamples band 1 of the raster src onto grid g by nearest
+// WarpNearest resamples the one-band raster src onto grid g by nearest
 // neighbour, as class labels need, into a new Int32 GeoTIFF dst; pixels
 // that src does not cover get nodata. It reprojects when the coordinate
 // systems differ.
@@ -90,8 +90,7 @@ func WarpNearest(src string, g Grid, dst string, nodata float64) error {
 	if err != nil {
 		return err
 	}
-	// -srcband 1 keeps a single-band output even for multi-band inputs.
-	err = out.WarpInto([]*godal.Dataset{in}, []string{"-r", "near", "-srcband", "1", "-dstband", "1", "-dstnodata", fmt.Sprint(nodata)})
+	err = out.WarpInto([]*godal.Dataset{in}, []string{"-r", "near", "-dstnodata", fmt.Sprint(nodata)})
 	if cerr := out.Close(); err == nil && cerr != nil {
 		err = cerr
 	}

@@ -35,6 +35,9 @@ func (ls labelSource) align(image string, g raster.Grid, tmp func() (string, err
 	if err != nil {
 		return "", err
 	}
+	if info.Bands != 1 {
+		return "", fmt.Errorf("%s: labels need one band, this has %d", ls.Path, info.Bands)
+	}
 	lg := info.Grid()
 	same, err := raster.SameCRS(lg.Projection, g.Projection)
 	if err != nil {

@@ -97,7 +97,7 @@ func (c Config) validate() error {
 
 // Open fits the preprocessing on the region, lines the labels up with
 // the scene, settles the classes and lists the chips.
-func Open(cfg Config) (s *Scene, err error) {
+func Open(cfg Config) (*Scene, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("scene %s: %v", cfg.Image, err)
 	}
@@ -106,47 +106,48 @@ func Open(cfg Config) (s *Scene, err error) {
 		return nil, err
 	}
 	defer f.Close()
-	s = &Scene{Image: cfg.Image, Info: f.Info(), opt: cfg.Options}
-	defer func() {
-		if err != nil {
-			s.Close()
-		}
-	}()
+	s := &Scene{Image: cfg.Image, Info: f.Info(), opt: cfg.Options}
+	if err := s.open(f, cfg); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Scene) open(f *raster.File, cfg Config) error {
 	region, err := cfg.Region.rect(s.Info.Width, s.Info.Height)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %v", cfg.Image, err)
+		return fmt.Errorf("%s: %v", cfg.Image, err)
 	}
 	s.Tiling = Tiling{Region: region, Size: cfg.Window, Stride: cfg.Stride}
 	if s.Tiling.Stride == 0 {
 		s.Tiling.Stride = cfg.Window
 	}
 	if err := s.Tiling.validate(); err != nil {
-		return nil, fmt.Errorf("%s: %v", cfg.Image, err)
+		return fmt.Errorf("%s: %v", cfg.Image, err)
 	}
 	if s.Prep, err = FitPrep(f, cfg.Image, region, cfg.PrepConfig); err != nil {
-		return nil, err
+		return err
 	}
 	ls := labelSource{Path: cfg.Labels, Layer: cfg.Layer, Attr: cfg.Attr}
 	if s.LabelRaster, err = ls.align(cfg.Image, s.Info.Grid(), s.tempDir); err != nil {
-		return nil, err
+		return err
 	}
 	if err := s.settleClasses(cfg); err != nil {
-		return nil, err
+		return err
 	}
 	split, err := s.Tiling.Split(cfg.Split, cfg.Seed)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %v", cfg.Image, err)
+		return fmt.Errorf("%s: %v", cfg.Image, err)
 	}
 	copies, _ := ParseCopies(cfg.Copies)
 	s.Train, s.Validation, s.Dropped = withCopies(split.Train, copies), split.Validation, split.Dropped
 	s.readers.open = s.openReader
 	cached := int64(region.W) * int64(region.H) * int64(s.Prep.OutBands()+1) * 4
 	if cfg.Cache != nil && *cfg.Cache || cfg.Cache == nil && cached <= autoCacheBytes {
-		if s.cache, err = s.loadCache(); err != nil {
-			return nil, err
-		}
+		s.cache, err = s.loadCache()
 	}
-	return s, nil
+	return err
 }
 
 // openImage opens the scene, explaining a missing ENVI header.
