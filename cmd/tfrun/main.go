@@ -35,6 +35,7 @@ func app() *cli.App {
 			inspectCommand(),
 			importCommand(),
 			ablateCommand(),
+			pcaCommand(),
 		},
 	}
 }
