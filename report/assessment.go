@@ -13,7 +13,7 @@ import (
 	"github.com/tfrun/tfrun/metrics"
 )
 
-// The files WriteAssessment puts in its folder.
+// The files Write puts in its folder.
 const (
 	CSVFile      = "report.csv"
 	MarkdownFile = "report.md"
@@ -71,21 +71,30 @@ func score(v float64) string { return strconv.FormatFloat(v, 'f', 4, 64) }
 
 func count(v int64) string { return strconv.FormatInt(v, 10) }
 
-// ClassTable is the per-class table of report.csv: one row per reference
-// class with its scores, then its error-matrix row, one column per mapped
-// class, so one sheet holds both the scores and the counts behind them.
+// ScoreTable has one row per class: support, mapped pixels and scores.
+func ScoreTable(a *metrics.Assessment) Table {
+	t := Table{Header: []string{"class", "support", "mapped", "producer's accuracy", "user's accuracy", "F1", "IoU"}}
+	for _, c := range a.Classes {
+		t.Rows = append(t.Rows, []string{c.Name, count(c.Support), count(c.Mapped),
+			score(c.ProducersAccuracy), score(c.UsersAccuracy), score(c.F1), score(c.IoU)})
+	}
+	return t
+}
+
+// ClassTable is report.csv: ScoreTable's rows, each followed by the
+// class's error-matrix row (one column per mapped class), so one sheet
+// holds both the scores and the counts behind them. The header uses the
+// JSON names.
 func ClassTable(a *metrics.Assessment) Table {
-	t := Table{Header: []string{"class", "support", "mapped", "producers_accuracy", "users_accuracy", "f1", "iou"}}
+	t := ScoreTable(a)
+	t.Header = []string{"class", "support", "mapped", "producers_accuracy", "users_accuracy", "f1", "iou"}
 	for _, c := range a.Classes {
 		t.Header = append(t.Header, "mapped_as_"+c.Name)
 	}
-	for k, c := range a.Classes {
-		row := []string{c.Name, count(c.Support), count(c.Mapped),
-			score(c.ProducersAccuracy), score(c.UsersAccuracy), score(c.F1), score(c.IoU)}
+	for k := range t.Rows {
 		for _, v := range a.ConfusionMatrix[k] {
-			row = append(row, count(v))
+			t.Rows[k] = append(t.Rows[k], count(v))
 		}
-		t.Rows = append(t.Rows, row)
 	}
 	return t
 }
@@ -119,17 +128,12 @@ func (d Document) WriteMarkdown(w io.Writer) error {
 		Header: []string{"overall accuracy", "kappa", "mIoU", "FWIoU", "pixels"},
 		Rows:   [][]string{{score(a.OverallAccuracy), score(a.Kappa), score(a.MIoU), score(a.FWIoU), count(a.N)}},
 	}
-	classes := Table{Header: []string{"class", "support", "mapped", "producer's accuracy", "user's accuracy", "F1", "IoU"}}
-	for _, c := range a.Classes {
-		classes.Rows = append(classes.Rows, []string{c.Name, count(c.Support), count(c.Mapped),
-			score(c.ProducersAccuracy), score(c.UsersAccuracy), score(c.F1), score(c.IoU)})
-	}
 	sections := []struct {
 		heading string
 		table   Table
 	}{
 		{"", summary},
-		{"## Classes\n\nProducer's accuracy = 1 − omission error (recall); user's accuracy = 1 − commission error (precision). A class with no reference pixels scores 0.\n\n", classes},
+		{"## Classes\n\nProducer's accuracy = 1 − omission error (recall); user's accuracy = 1 − commission error (precision). A class with no reference pixels scores 0.\n\n", ScoreTable(a)},
 		{"## Error matrix\n\nRows are the reference, columns the map.\n\n", errorMatrix(a)},
 	}
 	var head strings.Builder

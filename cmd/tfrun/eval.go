@@ -18,11 +18,17 @@ func evalCommand() *cli.Command {
 		Name:  "eval",
 		Usage: "evaluate a saved model on labelled data",
 		UsageText: "tfrun eval --model runs/mlp --data mnist:test [--json]\n" +
-			"   tfrun eval --model runs/seaice --images DIR --masks DIR [--json] [--preview grid.png]",
+			"   tfrun eval --model runs/seaice --images DIR --masks DIR [--json] [--preview grid.png]\n" +
+			"   tfrun eval --model DIR --raster SCENE.tif --reference LABELS.tif [--columns A:B] [--rows A:B] [--json] [--report DIR]",
 		Description: "Classifiers: --data mnist:train, mnist:test, or npy:IMAGES.npy,LABELS.npy (raw values; the model's preprocessing is applied); " +
 			"--json prints {accuracy, loss, confusion_matrix (rows = truth), n}.\n" +
 			"Segmentation models: --images and --masks are folders paired by file name, read as the model was trained (size, channels, scale, classes); " +
-			"--json prints {pixel_accuracy, iou, f1, precision, recall (of class 1 for a binary model, class means otherwise), mean_iou, loss, confusion_matrix, n_pixels}.",
+			"--json prints {pixel_accuracy, iou, f1, precision, recall (of class 1 for a binary model, class means otherwise), mean_iou, loss, confusion_matrix, n_pixels}.\n" +
+			"Scenes: --raster is mapped with sliding windows and the model's saved preprocessing, and compared pixel by pixel with --reference, " +
+			"a label raster on the same grid whose values are coded as in training (remap, class values); reference nodata, unlabelled and --ignore values, " +
+			"and pixels without input data, are left out. --json prints {overall_accuracy, kappa, miou, fwiou, n, classes: [{name, producers_accuracy, users_accuracy, f1, iou, support, mapped}], " +
+			"confusion_matrix (rows = reference), reference_pixels, input_nodata, unlabelled, model, raster, reference, region, seconds}; " +
+			"--report DIR also writes report.csv, report.md, report.json and confusion.png.",
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "model", Aliases: []string{"m"}, Usage: modelUsage, Required: true},
 			&cli.StringFlag{Name: "data", Aliases: []string{"d"}, Usage: "labelled data source (classifiers)"},
@@ -30,10 +36,11 @@ func evalCommand() *cli.Command {
 			&cli.StringFlag{Name: "masks", Usage: "folder of masks paired with --images by file name"},
 			&cli.StringFlag{Name: "preview", Usage: "write a PNG grid of image | truth | prediction for the first examples (segmentation)"},
 			&cli.BoolFlag{Name: "json", Usage: "print a JSON object instead of text"},
+			&cli.StringFlag{Name: "report", Usage: "with --raster: also write report.csv, report.md, report.json and confusion.png into this folder"},
 			&cli.IntFlag{Name: "batch", Value: 32, Usage: "examples per engine call"},
 			scaleFlag(),
 			signatureFlag(),
-		}, engineFlags()...),
+		}, append(rasterFlags(), engineFlags()...)...),
 		Action: runEval,
 	}
 }
@@ -41,6 +48,12 @@ func evalCommand() *cli.Command {
 func runEval(c *cli.Context) error {
 	if c.Int("batch") <= 0 {
 		return fmt.Errorf("--batch must be > 0")
+	}
+	if c.IsSet("raster") || c.IsSet("reference") {
+		return runEvalRaster(c)
+	}
+	if c.IsSet("report") {
+		return fmt.Errorf("--report goes with --raster and --reference")
 	}
 	folders := c.IsSet("images") || c.IsSet("masks")
 	if folders == c.IsSet("data") {
@@ -70,9 +83,7 @@ func runEval(c *cli.Context) error {
 		rep = evalReport(ev, ld)
 	}
 	if c.Bool("json") {
-		enc := json.NewEncoder(os.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
+		return printJSON(rep)
 	}
 	fmt.Println(rep.summary())
 	fmt.Println("confusion matrix (rows = truth):")
