@@ -219,16 +219,21 @@ func loadScene(cfg scenes.Config) (*runData, error) {
 
 // sceneSummary says what training will see of the scene.
 func sceneSummary(s *scenes.Scene) string {
-	var classes []string
-	for k, name := range s.Prep.Labels.Names {
-		classes = append(classes, fmt.Sprintf("%s %d px", name, s.Counts[k]))
-	}
 	where := "read from the files"
 	if s.Cached() {
 		where = "cached in memory"
 	}
-	return fmt.Sprintf("scene %s, %s: %d training chips (with copies), %d validation, %d dropped across the split, %s; classes: %s",
-		s.Image, s.Tiling.Region, len(s.Train), len(s.Validation), s.Dropped, where, strings.Join(classes, ", "))
+	return fmt.Sprintf("scene %s, %s: %d training chips (with copies), %d validation, %d dropped across the split, %s; %s",
+		s.Image, s.Tiling.Region, len(s.Train), len(s.Validation), s.Dropped, where, sceneClasses(s))
+}
+
+// sceneClasses lists the classes with their labelled pixels in the region.
+func sceneClasses(s *scenes.Scene) string {
+	var classes []string
+	for k, name := range s.Prep.Labels.Names {
+		classes = append(classes, fmt.Sprintf("%d %s (value %d): %d px", k, name, s.Prep.Labels.Values[k], s.Counts[k]))
+	}
+	return "classes: " + strings.Join(classes, ", ")
 }
 
 func loadData(cfg *config.Config) (*runData, error) {
