@@ -119,6 +119,31 @@ func (o *Options) Float(key string, def float64) float64 {
 	return def
 }
 
+// Ints reads a list of integers; an empty list is allowed.
+func (o *Options) Ints(key string, def []int) []int {
+	v, ok := o.get(key)
+	if !ok {
+		return def
+	}
+	if ints, isInts := v.([]int); isInts {
+		return ints
+	}
+	list, isList := v.([]any)
+	out := make([]int, len(list))
+	for i, e := range list {
+		n, isInt := e.(int)
+		isList = isList && isInt
+		out[i] = n
+	}
+	if !isList {
+		if o.err == nil {
+			o.err = fmt.Errorf("option %s: want a list of integers like [6, 12, 18], got %v", key, v)
+		}
+		return def
+	}
+	return out
+}
+
 // Bool reads a boolean option.
 func (o *Options) Bool(key string, def bool) bool {
 	v, ok := o.get(key)

@@ -1,0 +1,82 @@
+package models_test
+
+import (
+	"math/rand/v2"
+	"os"
+	"testing"
+
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/tfrun/tfrun/config"
+	"github.com/tfrun/tfrun/models"
+	"github.com/tfrun/tfrun/tfgraph/engine"
+	"github.com/tfrun/tfrun/train"
+)
+
+// TestZooModelsLearn takes a few Adam steps of each new zoo model, at a
+// small width, on one batch whose labels follow the first band, and
+// checks that the loss falls. The Xception and MobileNetV2 backbones are
+// made of depthwise convolutions, whose gradients take the engine seconds
+// per step even at this size: they run with TFRUN_LONG=1.
+func TestZooModelsLearn(t *testing.T) {
+	backend, err := engine.New(engine.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer backend.Finalize()
+	// 64 pixels: at output stride 16 the smallest map that is up-sampled
+	// bilinearly has 4, and GoMLX cannot differentiate bilinear resizing
+	// of maps with fewer.
+	const batch, size, bands, classes = 2, 64, 4, 3
+	rng := rand.New(rand.NewPCG(3, 5))
+	xs := make([]float32, batch*size*size*bands)
+	ys := make([]int32, batch*size*size)
+	for i := range ys {
+		for b := range bands {
+			xs[i*bands+b] = rng.Float32()
+		}
+		ys[i] = int32(xs[i*bands] * classes)
+	}
+	x := tensors.FromFlatDataAndDimensions(xs, batch, size, size, bands)
+	y := tensors.FromFlatDataAndDimensions(ys, batch, size, size)
+	for _, tc := range []struct {
+		zoo  string
+		opts map[string]any
+		long bool
+	}{
+		{"fcn8", map[string]any{"width": 0.125, "batchnorm": true}, false},
+		{"unet-vgg", map[string]any{"width": 0.125, "batchnorm": true}, false},
+		{"unet-mini", map[string]any{"base": 8}, false},
+		{"cbrrnet", map[string]any{"base": 8}, false},
+		{"deeplabv3plus", map[string]any{"backbone": "resnet50", "width": 0.125}, false},
+		{"deeplabv3", map[string]any{"backbone": "vgg16", "width": 0.125}, false},
+		{"deeplabv3plus", map[string]any{"backbone": "vgg16_bn", "width": 0.125}, true},
+		{"deeplabv3plus", map[string]any{"backbone": "mobilenetv2", "width": 0.125}, true},
+		{"deeplabv3plus", map[string]any{"backbone": "xception", "width": 0.125}, true},
+	} {
+		if tc.long && os.Getenv("TFRUN_LONG") != "1" {
+			t.Logf("%s %v: skipped, set TFRUN_LONG=1", tc.zoo, tc.opts)
+			continue
+		}
+		m, err := models.FromZooWith(tc.zoo, []int{size, size, bands}, classes, tc.opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.New()
+		m.Init(ctx, 1)
+		opts := config.Defaults().Train
+		opts.LearningRate = 0.01
+		f := &train.Fitter{Backend: backend, Model: m, Ctx: ctx, Opts: opts}
+		var losses []float64
+		for range 5 {
+			loss, _, err := f.Step(x, y)
+			if err != nil {
+				t.Fatalf("%s %v: %v", tc.zoo, tc.opts, err)
+			}
+			losses = append(losses, loss)
+		}
+		if losses[len(losses)-1] >= losses[0] {
+			t.Errorf("%s %v: the loss did not fall: %.4f", tc.zoo, tc.opts, losses)
+		}
+	}
+}
