@@ -8,6 +8,20 @@ import (
 	"strings"
 )
 
+// OpenCube is Open for any image a user names, ENVI cubes included: when
+// GDAL cannot open the file because its ENVI header is missing, the error
+// says so.
+func OpenCube(path string) (*File, error) {
+	f, err := Open(path)
+	if err != nil {
+		if herr := MissingENVIHeader(path); herr != nil {
+			return nil, herr
+		}
+		return nil, err
+	}
+	return f, nil
+}
+
 // enviExts are the extensions ENVI data files usually carry; the pixels
 // are raw, and only the side-car header says their size and type.
 var enviExts = []string{".img", ".bsq", ".bil", ".bip", ".dat", ".raw", ""}

@@ -47,7 +47,7 @@ func sortPercentile(col []float64, q float64) float64 {
 func fitJasper(t *testing.T, cfg PrepConfig) (*Prep, string) {
 	t.Helper()
 	path := shared(t, jasper)
-	f, err := openImage(path)
+	f, err := raster.OpenCube(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,6 +57,20 @@ func fitJasper(t *testing.T, cfg PrepConfig) (*Prep, string) {
 		t.Fatal(err)
 	}
 	return p, path
+}
+
+// applyAll prepares every pixel of the 100×100 cube.
+func applyAll(t *testing.T, p *Prep, path string) ([]float32, []bool) {
+	t.Helper()
+	in, all, err := raster.ReadAll(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, valid, err := p.Apply(all, 100*100, in.Bands)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out, valid
 }
 
 // The fitted clip bounds are the percentiles of every valid pixel (the
@@ -85,14 +99,7 @@ func TestClipMatchesSortedPercentiles(t *testing.T) {
 		}
 	}
 
-	in, all, err := raster.ReadAll(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, valid, err := p.Apply(all, 100*100, in.Bands)
-	if err != nil {
-		t.Fatal(err)
-	}
+	out, valid := applyAll(t, p, path)
 	clipped := 0
 	for k, b := range p.Bands {
 		col := jasperRaw(t, path, b)
@@ -119,14 +126,7 @@ func TestNoDataIsInvalid(t *testing.T) {
 	col := jasperRaw(t, path, 7)
 	nd := col[4242]
 	p, _ := fitJasper(t, PrepConfig{Bands: BandList{7, 8}, NoData: &nd})
-	in, all, err := raster.ReadAll(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, valid, err := p.Apply(all, 100*100, in.Bands)
-	if err != nil {
-		t.Fatal(err)
-	}
+	out, valid := applyAll(t, p, path)
 	col8 := jasperRaw(t, path, 8)
 	invalid := 0
 	for i := range col {
@@ -166,7 +166,7 @@ func TestBadBandLists(t *testing.T) {
 		{BandList{1, 2}, BandList{1, 2}, "removes every"},
 	} {
 		path := shared(t, jasper)
-		f, err := openImage(path)
+		f, err := raster.OpenCube(path)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -101,7 +101,7 @@ func Open(cfg Config) (*Scene, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("scene %s: %v", cfg.Image, err)
 	}
-	f, err := openImage(cfg.Image)
+	f, err := raster.OpenCube(cfg.Image)
 	if err != nil {
 		return nil, err
 	}
@@ -148,18 +148,6 @@ func (s *Scene) open(f *raster.File, cfg Config) error {
 		s.cache, err = s.loadCache()
 	}
 	return err
-}
-
-// openImage opens the scene, explaining a missing ENVI header.
-func openImage(path string) (*raster.File, error) {
-	f, err := raster.Open(path)
-	if err != nil {
-		if herr := raster.MissingENVIHeader(path); herr != nil {
-			return nil, herr
-		}
-		return nil, err
-	}
-	return f, nil
 }
 
 // tempDir makes the scene's temporary folder on first use.
