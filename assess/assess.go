@@ -31,6 +31,10 @@ type Options struct {
 	// Ignore lists reference values (before remap) to leave out, such as
 	// a class the model never learnt.
 	Ignore []int
+	// Classes is the model's class count when it has more outputs than
+	// the labels have classes (a model built for classes its training
+	// region lacked): the map may still choose them. 0 means the labels'.
+	Classes int
 }
 
 // Counts say which pixels of the region were assessed and why others
@@ -63,8 +67,7 @@ type Reference struct {
 }
 
 // Open opens the reference at path for a map of the raster at mapPath,
-// whose grid is g. labels codes reference values as class ids; its class
-// count must be the model's.
+// whose grid is g. labels codes reference values as class ids.
 func Open(path, mapPath string, g raster.Grid, labels *scenes.Labels, opt Options) (*Reference, error) {
 	f, err := raster.Open(path)
 	if err != nil {
@@ -76,7 +79,11 @@ func Open(path, mapPath string, g raster.Grid, labels *scenes.Labels, opt Option
 		f.Close()
 		return nil, err
 	}
-	r.conf = metrics.NewConfusion(labels.Classes())
+	if opt.Classes != 0 && opt.Classes < labels.Classes() {
+		f.Close()
+		return nil, fmt.Errorf("%s: the labels have %d classes but the model only %d", path, labels.Classes(), opt.Classes)
+	}
+	r.conf = metrics.NewConfusion(max(opt.Classes, labels.Classes()))
 	return r, nil
 }
 

@@ -121,6 +121,33 @@ func TestMatrixAndCounts(t *testing.T) {
 	}
 }
 
+// A model with more outputs than label classes may map pixels to the
+// extra ones: they are columns no reference row matches.
+func TestExtraModelClasses(t *testing.T) {
+	ref, labels, classes := referenceFixture(t)
+	g := mapGrid(t)
+	r, err := Open(ref, "map.tif", g, labels, Options{Classes: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	classes[0] = 3 // reference 1 (class 0) mapped to the extra class
+	if err := r.Add(0, 4, classes); err != nil {
+		t.Fatal(err)
+	}
+	conf, _, err := r.Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [][]int64{{3, 2, 0, 1}, {1, 4, 0, 0}, {1, 0, 7, 0}, {0, 0, 0, 0}}
+	if !reflect.DeepEqual(conf.M, want) {
+		t.Errorf("matrix %v, want %v", conf.M, want)
+	}
+	if _, err := Open(ref, "map.tif", g, labels, Options{Classes: 2}); err == nil || !strings.Contains(err.Error(), "3 classes but the model only 2") {
+		t.Errorf("fewer model classes than labels: err %v", err)
+	}
+}
+
 func TestRegionAndIgnore(t *testing.T) {
 	ref, labels, classes := referenceFixture(t)
 	// Columns 3..5 of rows 1..3, leaving out value 3.

@@ -11,6 +11,8 @@ import (
 	"github.com/tfrun/tfrun/config"
 	"github.com/tfrun/tfrun/internal/atomicfile"
 	"github.com/tfrun/tfrun/metrics"
+	"github.com/tfrun/tfrun/modeldir"
+	"github.com/tfrun/tfrun/raster"
 	rpt "github.com/tfrun/tfrun/report"
 	"github.com/urfave/cli/v2"
 )
@@ -23,7 +25,9 @@ func ablateCommand() *cli.Command {
 			"[--losses ce,wce,focal,dice] [--vary KEY=V1,V2 ...] [--set KEY=V ...]",
 		Description: "Every combination of the listed values is one run of `tfrun train` on the base config: --backbones sets model.options.backbone, " +
 			"--decoders model.options.decoder, --losses train.loss (ce is crossentropy), --vary any other key. " +
-			"All runs share the config's data, seed, epochs and batch size. Each is scored on the config's test data. " +
+			"All runs share the config's data, seed, epochs and batch size. Each is scored on the config's test data, " +
+			"or, with --raster/--reference/--columns/--rows, on a map of a scene as `eval --raster` scores it; for a data.scene config the scene's " +
+			"image and label raster are the defaults, so --columns 450:900 scores the east half of a scene trained on the west. " +
 			"Writes DIR/VARIANT/ (the model, history.csv, test.json) per run, and DIR/ablation.csv and ablation.md, " +
 			"rewritten after every run so that finished rows survive an interrupted ablation; prints the table: " +
 			"params, seconds per epoch (training plus validation), OA, kappa, mIoU, and per-class F1 when --losses is given.",
@@ -36,7 +40,7 @@ func ablateCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "vary", Usage: "KEY=V1,V2: also vary any config key, e.g. model.options.base=16,32 (repeatable)"},
 			&cli.StringSliceFlag{Name: "set", Usage: "override a config key in every run, e.g. --set train.epochs=5 (repeatable)"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress bars or per-epoch lines"},
-		}, engineFlags()...),
+		}, append(rasterFlags(), engineFlags()...)...),
 		Action: runAblate,
 	}
 }
@@ -192,13 +196,14 @@ func runAblate(c *cli.Context) error {
 		if err != nil {
 			return fmt.Errorf("%v (variant %s)", err, v.name)
 		}
-		if !hasTestData(cfg.Data) {
-			return fmt.Errorf("config %s: ablate scores every variant on test data: set data.test or a test split (data.folders.split.test or test_files)", base)
-		}
 		if _, err := cfg.Model.Build(); err != nil {
 			return fmt.Errorf("config %s: variant %s: %v", base, v.name, err)
 		}
 		cfgs[i] = cfg
+	}
+	score, err := ablationScoring(c, base, cfgs[0])
+	if err != nil {
+		return err
 	}
 	out := c.String("out")
 	if err := os.MkdirAll(out, 0o755); err != nil {
@@ -217,9 +222,9 @@ func runAblate(c *cli.Context) error {
 		if err != nil {
 			return fmt.Errorf("variant %s: %v", v.name, err)
 		}
-		a, err := run.test.Confusion.Assess(classNames(modelInputs(cfgs[i]), run.test.Confusion.Classes))
+		a, err := score(filepath.Join(out, v.name), run)
 		if err != nil {
-			return err
+			return fmt.Errorf("variant %s: %v", v.name, err)
 		}
 		rows = append(rows, ablationRow{
 			variant:     v,
@@ -233,6 +238,50 @@ func runAblate(c *cli.Context) error {
 		}
 	}
 	return ablationTable(axes, rows, c.IsSet("losses")).WriteText(os.Stdout)
+}
+
+// ablationScoring decides how every variant is scored: on a map of a
+// scene when the raster flags say so or the config trains on a scene,
+// else on the config's test data.
+func ablationScoring(c *cli.Context, base string, cfg *config.Config) (func(dir string, run *trainedRun) (*metrics.Assessment, error), error) {
+	onRaster := false
+	for _, f := range []string{"raster", "reference", "columns", "rows"} {
+		onRaster = onRaster || c.IsSet(f)
+	}
+	var image, labels string
+	if s := cfg.Data.Scene; s != nil {
+		onRaster = true
+		image = s.Image
+		if !raster.IsVector(s.Labels) {
+			labels = s.Labels
+		}
+	}
+	if onRaster {
+		j, err := rasterJobOf(c, cfg.Train.BatchSize, image, labels)
+		if err != nil {
+			return nil, fmt.Errorf("%v (ablate scores each variant's map of --raster against --reference)", err)
+		}
+		if _, err := j.preflight(); err != nil {
+			return nil, err
+		}
+		return func(dir string, _ *trainedRun) (*metrics.Assessment, error) {
+			ld, err := modeldir.Load(dir)
+			if err != nil {
+				return nil, err
+			}
+			ev, err := evalRaster(c, dir, ld, &j)
+			if err != nil {
+				return nil, err
+			}
+			return ev.Assessment, nil
+		}, nil
+	}
+	if !hasTestData(cfg.Data) {
+		return nil, fmt.Errorf("config %s: ablate scores every variant on test data: set data.test or a test split (data.folders.split.test or test_files), or give --raster and --reference", base)
+	}
+	return func(_ string, run *trainedRun) (*metrics.Assessment, error) {
+		return run.test.Confusion.Assess(classNames(modelInputs(cfg), run.test.Confusion.Classes))
+	}, nil
 }
 
 // hasTestData tells whether a config names data to score a run on.

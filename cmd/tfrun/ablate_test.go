@@ -132,3 +132,49 @@ train: {optimizer: adam, learning_rate: 0.01, batch_size: 7, epochs: 2, seed: 1}
 		t.Error("a failed ablation created its output folder")
 	}
 }
+
+// TestAblateScene varies the U-Net width on a scene config: each variant
+// trains on the west 60 columns and is scored on its map of the east 40,
+// the scene's own image and label raster standing in for --raster and
+// --reference.
+func TestAblateScene(t *testing.T) {
+	scene, lulc := eolearn+"s2_l1c_scene0.tif", eolearn+"lulc.tif"
+	if _, err := os.Stat(lulc); err != nil {
+		t.Skipf("the eo-learn data is absent (%v)", err)
+	}
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "eo.yaml")
+	os.WriteFile(cfg, []byte(`
+model: {name: eo, zoo: unet, input: [32, 32, 13], classes: 10, options: {base: 4, depth: 2}}
+data:
+  scene: {image: `+scene+`, labels: `+lulc+`, window: 32, stride: 16, region: {cols: [0, 60]}}
+train: {optimizer: adam, learning_rate: 0.01, batch_size: 8, epochs: 1, seed: 1}
+`), 0o644)
+	out := filepath.Join(dir, "ablation")
+	r := run(t, nil, "ablate", "--config", cfg, "--out", out, "--vary", "model.options.base=4,6", "--columns", "60:100", "--quiet")
+	if r.code != 0 {
+		t.Fatalf("ablate failed: %s", r.stderr)
+	}
+	b, err := os.ReadFile(filepath.Join(out, "ablation.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(strings.NewReader(string(b))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// No --losses: no per-class F1 columns.
+	if want := []string{"variant", "model.options.base", "params", "epochs", "s_per_epoch", "overall_accuracy", "kappa", "miou"}; !slices.Equal(rows[0], want) || len(rows) != 3 {
+		t.Fatalf("ablation.csv %v, want header %v and two rows", rows, want)
+	}
+	// A wider net has more parameters.
+	p4, _ := strconv.Atoi(rows[1][2])
+	p6, _ := strconv.Atoi(rows[2][2])
+	if rows[1][0] != "4" || rows[2][0] != "6" || !(p6 > p4 && p4 > 0) {
+		t.Errorf("rows %v: want variants 4 and 6 with growing parameter counts", rows[1:])
+	}
+	// The scene's labels are the reference, so a region past the scene is
+	// refused before anything trains.
+	bad := filepath.Join(dir, "bad")
+	wantFailure(t, run(t, nil, "ablate", "--config", cfg, "--out", bad, "--vary", "model.options.base=4", "--columns", "60:200"), "not inside", scene)
+}

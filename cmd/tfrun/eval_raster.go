@@ -43,8 +43,16 @@ type rasterJob struct {
 	batch             int
 }
 
-func rasterJobOf(c *cli.Context, batch int) (rasterJob, error) {
+// rasterJobOf reads the raster flags; defRaster and defReference stand in
+// for --raster and --reference when those are not given.
+func rasterJobOf(c *cli.Context, batch int, defRaster, defReference string) (rasterJob, error) {
 	j := rasterJob{raster: c.String("raster"), reference: c.String("reference"), overlap: c.Int("overlap"), batch: batch}
+	if j.raster == "" {
+		j.raster = defRaster
+	}
+	if j.reference == "" {
+		j.reference = defReference
+	}
 	if j.raster == "" || j.reference == "" {
 		return j, fmt.Errorf("--raster and --reference go together")
 	}
@@ -91,6 +99,36 @@ func regionOf(cols, rows string) (*assess.Region, error) {
 	return &r, nil
 }
 
+// preflight checks what can be checked before a model exists: the raster
+// opens, the reference lies on its grid, and the region lies inside it
+// (an axis the flags left whole is resolved here). It returns the
+// raster's metadata.
+func (j *rasterJob) preflight() (raster.Info, error) {
+	st, err := raster.Stat(j.raster)
+	if err != nil {
+		return st, err
+	}
+	ref, err := raster.Stat(j.reference)
+	if err != nil {
+		return st, err
+	}
+	if err := assess.SameGrid(j.reference, ref.Grid(), j.raster, st.Grid()); err != nil {
+		return st, err
+	}
+	if r := j.opt.Region; r != nil {
+		if r.X1 < 0 {
+			r.X1 = st.Width
+		}
+		if r.Y1 < 0 {
+			r.Y1 = st.Height
+		}
+		if r.X1 > st.Width || r.Y1 > st.Height {
+			return st, fmt.Errorf("region columns %d:%d rows %d:%d is not inside %s (%d×%d)", r.X0, r.X1, r.Y0, r.Y1, j.raster, st.Width, st.Height)
+		}
+	}
+	return st, nil
+}
+
 // rasterEval is what `eval --raster --json` prints and report.json holds.
 type rasterEval struct {
 	*metrics.Assessment
@@ -103,12 +141,14 @@ type rasterEval struct {
 }
 
 // evalRaster maps the job's scene with the model and assesses the map.
-func evalRaster(c *cli.Context, dir string, ld *modeldir.Loaded, j rasterJob) (*rasterEval, error) {
+func evalRaster(c *cli.Context, dir string, ld *modeldir.Loaded, j *rasterJob) (*rasterEval, error) {
 	start := time.Now()
 	info := mapping.InfoOf(ld)
 	if !info.IsMap() {
 		return nil, fmt.Errorf("%s: the model gives one class per example (output %v); eval --raster needs a per-pixel model", dir, info.Output)
 	}
+	// The band count first: a raster the model cannot read at all is the
+	// more basic mistake.
 	st, err := raster.Stat(j.raster)
 	if err != nil {
 		return nil, err
@@ -118,21 +158,17 @@ func evalRaster(c *cli.Context, dir string, ld *modeldir.Loaded, j rasterJob) (*
 			return nil, err
 		}
 	}
+	if _, err := j.preflight(); err != nil {
+		return nil, err
+	}
 	labels, err := referenceLabels(dir, ld, info.Classes())
 	if err != nil {
 		return nil, err
 	}
 	g := st.Grid()
-	if r := j.opt.Region; r != nil {
-		// An axis the flags left whole.
-		if r.X1 < 0 {
-			r.X1 = g.Width
-		}
-		if r.Y1 < 0 {
-			r.Y1 = g.Height
-		}
-	}
-	ref, err := assess.Open(j.reference, j.raster, g, labels, j.opt)
+	opt := j.opt
+	opt.Classes = info.Classes()
+	ref, err := assess.Open(j.reference, j.raster, g, labels, opt)
 	if err != nil {
 		return nil, err
 	}
@@ -146,11 +182,11 @@ func evalRaster(c *cli.Context, dir string, ld *modeldir.Loaded, j rasterJob) (*
 	if err != nil {
 		return nil, err
 	}
-	opt := mapping.Options{Overlap: j.overlap, Blend: j.blend, Batch: j.batch}
-	if opt.Overlap < 0 {
-		opt.Overlap = mapping.DefaultOverlap(info)
+	mo := mapping.Options{Overlap: j.overlap, Blend: j.blend, Batch: j.batch}
+	if mo.Overlap < 0 {
+		mo.Overlap = mapping.DefaultOverlap(info)
 	}
-	if err := mapping.Classify(j.raster, runner, info, opt, ref.Add); err != nil {
+	if err := mapping.Classify(j.raster, runner, info, mo, ref.Add); err != nil {
 		return nil, err
 	}
 	conf, counts, err := ref.Result()
@@ -176,12 +212,14 @@ func evalRaster(c *cli.Context, dir string, ld *modeldir.Loaded, j rasterJob) (*
 func referenceLabels(dir string, ld *modeldir.Loaded, classes int) (*scenes.Labels, error) {
 	if p := ld.Meta.Raster; p != nil && p.Labels != nil {
 		l := *p.Labels
-		if l.Classes() != classes {
-			return nil, fmt.Errorf("%s: the model records %d label classes but outputs %d", dir, l.Classes(), classes)
+		if l.Classes() > classes {
+			return nil, fmt.Errorf("%s: the model records %d label classes but outputs only %d", dir, l.Classes(), classes)
 		}
-		if len(l.Names) != classes {
-			l.Names = classNames(ld.Meta.Inputs, classes)
-		}
+		// Outputs beyond the labels' classes, which no reference value
+		// codes, are named by index.
+		names := classNames(ld.Meta.Inputs, classes)
+		copy(names, l.Names)
+		l.Names = names
 		return &l, nil
 	}
 	l := &scenes.Labels{Names: classNames(ld.Meta.Inputs, classes)}
@@ -200,7 +238,7 @@ func runEvalRaster(c *cli.Context) error {
 	if c.IsSet("data") || c.IsSet("images") || c.IsSet("masks") {
 		return fmt.Errorf("--raster and --reference assess a map; --data and --images/--masks are other kinds of evaluation")
 	}
-	j, err := rasterJobOf(c, c.Int("batch"))
+	j, err := rasterJobOf(c, c.Int("batch"), "", "")
 	if err != nil {
 		return err
 	}
@@ -209,7 +247,7 @@ func runEvalRaster(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	ev, err := evalRaster(c, dir, ld, j)
+	ev, err := evalRaster(c, dir, ld, &j)
 	if err != nil {
 		return err
 	}
