@@ -12,6 +12,8 @@ package mapping
 import (
 	"fmt"
 	"slices"
+
+	"github.com/tfrun/tfrun/scenes"
 )
 
 // Predictor runs a model on n examples of its input shape, giving n
@@ -35,6 +37,18 @@ type ModelInfo struct {
 	// Scale divides raw raster values before the model (the saved
 	// preprocessing of models trained on images); 0 or 1 keeps them.
 	Scale float64
+	// Raster is the fitted preprocessing of a model trained on rasters:
+	// band selection, physical values, PCA, clipping, scaling and nodata.
+	// When set, it replaces Scale and the sheet's own nodata values.
+	Raster *scenes.Prep
+}
+
+// InBands is the band count a sheet needs.
+func (m ModelInfo) InBands() int {
+	if m.Raster != nil {
+		return m.Raster.InBands()
+	}
+	return m.Input[2]
 }
 
 // IsMap tells a per-pixel model from a classifier.
@@ -62,6 +76,9 @@ func (m ModelInfo) validate() error {
 		}
 	case len(m.Output) != 1:
 		return fmt.Errorf("the model gives outputs of shape %v; want [classes] or [height, width, classes]", m.Output)
+	}
+	if m.Raster != nil && m.Raster.OutBands() != m.Input[2] {
+		return fmt.Errorf("the raster preprocessing gives %d bands, the model takes %d", m.Raster.OutBands(), m.Input[2])
 	}
 	if m.Output[len(m.Output)-1] < 1 {
 		return fmt.Errorf("the model gives no classes (output %v)", m.Output)

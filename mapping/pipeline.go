@@ -45,8 +45,8 @@ func Run(ctx context.Context, src Source, p Predictor, m ModelInfo, opt Options,
 	if err := m.validate(); err != nil {
 		return Stats{}, err
 	}
-	if in.Bands != m.Input[2] {
-		return Stats{}, fmt.Errorf("has %d bands, the model takes %d", in.Bands, m.Input[2])
+	if want := m.InBands(); in.Bands != want {
+		return Stats{}, fmt.Errorf("has %d bands, the model takes %d", in.Bands, want)
 	}
 	if opt.Batch < 1 {
 		return Stats{}, fmt.Errorf("batch %d: want ≥ 1 windows", opt.Batch)
@@ -173,9 +173,9 @@ func (pl *pipeline) read(ctx context.Context, out chan<- *band) error {
 // contributing region holds no data.
 func (pl *pipeline) pack(ctx context.Context, in <-chan *band, free <-chan *batch, out chan<- *batch) error {
 	defer close(out)
-	ct := &cutter{l: pl.l, bands: pl.m.Input[2], nodata: newNodataTest(pl.src.Info())}
+	prep := newPreparer(pl.m, pl.src.Info(), pl.l)
+	ct := &cutter{l: pl.l, bands: pl.src.Info().Bands}
 	size := dims.Product(pl.m.Input)
-	pixels := pl.l.winW * pl.l.winH
 	var cur *batch
 	for {
 		b, ok := receive(ctx, in)
@@ -190,11 +190,14 @@ func (pl *pipeline) pack(ctx context.Context, in <-chan *band, free <-chan *batc
 				cur.entries, cur.n = cur.entries[:0], 0
 			}
 			e := entry{r: b.r, c: c, slot: -1}
-			valid := make([]bool, pixels)
 			x := cur.x[cur.n*size : (cur.n+1)*size]
-			if ct.cut(b, c, pl.w.region, x, valid) {
+			ct.cut(b, c, prep.raw(x))
+			valid, err := prep.apply(x)
+			if err != nil {
+				return err
+			}
+			if anyIn(valid, pl.l.winW, pl.w.region) {
 				e.slot, e.valid = cur.n, valid
-				pl.prepare(x)
 				cur.n++
 			}
 			cur.entries = append(cur.entries, e)
@@ -210,16 +213,6 @@ func (pl *pipeline) pack(ctx context.Context, in <-chan *band, free <-chan *batc
 		send(ctx, out, cur)
 	}
 	return nil
-}
-
-// prepare applies the model's saved preprocessing to one window.
-func (pl *pipeline) prepare(x []float32) {
-	if s := pl.m.Scale; s != 0 && s != 1 {
-		inv := float32(1 / s)
-		for i := range x {
-			x[i] *= inv
-		}
-	}
 }
 
 // infer runs the engine on full batches only, the last one padded with

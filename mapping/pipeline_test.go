@@ -3,7 +3,10 @@ package mapping
 import (
 	"context"
 	"math"
+	"strings"
 	"testing"
+
+	"github.com/tfrun/tfrun/scenes"
 )
 
 // bandShares is a "model" whose output at each pixel depends on that pixel
@@ -155,5 +158,36 @@ func TestReflect(t *testing.T) {
 		if got := reflect(tc.i, tc.n); got != tc.want {
 			t.Errorf("reflect(%d, %d) = %d, want %d", tc.i, tc.n, got, tc.want)
 		}
+	}
+}
+
+// TestRasterPrep runs a model trained on rasters: its fitted preprocessing
+// picks and reorders bands, scales them and decides nodata (any selected
+// band at 0), replacing the sheet's own nodata test.
+func TestRasterPrep(t *testing.T) {
+	src := readShared(t, "rasterio/RGB.byte.tif")
+	in := src.info
+	prep := &scenes.Prep{InputBands: 3, Bands: []int{3, 1}, NoData: map[int]float64{1: 0, 3: 0}, Scale: 255}
+	m := ModelInfo{Input: []int{48, 48, 2}, Output: []int{48, 48, 2}, Activation: "softmax", Raster: prep}
+	_, strips := collect(t, src, bandShares{ch: 2}, m, Options{Overlap: 12, Blend: Gaussian, Batch: 3})
+	want, valid, err := prep.Apply(src.data, in.Width*in.Height, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ = bandShares{ch: 2}.Predict(want, len(valid))
+	for _, s := range strips {
+		for i, ok := range s.Valid {
+			j := s.Y0*in.Width + i
+			if ok != valid[j] {
+				t.Fatalf("pixel %d: valid %v, the preprocessing says %v", j, ok, valid[j])
+			}
+			if ok && math.Abs(float64(s.Probs[2*i]-want[2*j])) > 1e-5 {
+				t.Fatalf("pixel %d: %g, want %g", j, s.Probs[2*i], want[2*j])
+			}
+		}
+	}
+	m.Raster = &scenes.Prep{InputBands: 4, Bands: []int{1, 2}}
+	if _, err := Run(t.Context(), src, bandShares{ch: 2}, m, Options{Batch: 1}, nil); err == nil || !strings.Contains(err.Error(), "has 3 bands, the model takes 4") {
+		t.Errorf("a 4-band preprocessing on a 3-band sheet: %v", err)
 	}
 }

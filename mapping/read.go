@@ -2,6 +2,7 @@ package mapping
 
 import (
 	"math"
+	"slices"
 
 	"github.com/tfrun/tfrun/raster"
 )
@@ -89,15 +90,13 @@ func (t nodataTest) valid(px []float32) bool {
 
 // cutter copies windows out of bands, reflecting at the sheet's edges.
 type cutter struct {
-	l      layout
-	bands  int
-	nodata nodataTest
-	cols   []int // sheet column of each window column, for the current window
+	l     layout
+	bands int
+	cols  []int // sheet column of each window column, for the current window
 }
 
-// cut fills dst ([winH, winW, bands]) and valid ([winH, winW]) with window
-// (b.r, c) and tells whether any pixel of region holds data.
-func (ct *cutter) cut(b *band, c int, region rect, dst []float32, valid []bool) bool {
+// cut fills dst ([winH, winW, bands]) with window (b.r, c).
+func (ct *cutter) cut(b *band, c int, dst []float32) {
 	l, nb := ct.l, ct.bands
 	x0, y0 := l.origin(b.r, c)
 	if ct.cols == nil {
@@ -107,18 +106,21 @@ func (ct *cutter) cut(b *band, c int, region rect, dst []float32, valid []bool) 
 		ct.cols[x] = reflect(x0+x, l.width)
 	}
 	rowLen := l.width * nb
-	any := false
 	for y := range l.winH {
 		row := b.data[(reflect(y0+y, l.height)-b.lo)*rowLen:]
 		out := dst[y*l.winW*nb:]
-		inRegion := y >= region.y0 && y < region.y1
 		for x, sx := range ct.cols {
-			px := row[sx*nb : sx*nb+nb]
-			copy(out[x*nb:], px)
-			ok := ct.nodata.valid(px)
-			valid[y*l.winW+x] = ok
-			any = any || ok && inRegion && x >= region.x0 && x < region.x1
+			copy(out[x*nb:x*nb+nb], row[sx*nb:sx*nb+nb])
 		}
 	}
-	return any
+}
+
+// anyIn tells whether any pixel of region is valid in a window's mask.
+func anyIn(valid []bool, winW int, region rect) bool {
+	for y := region.y0; y < region.y1; y++ {
+		if slices.Contains(valid[y*winW+region.x0:y*winW+region.x1], true) {
+			return true
+		}
+	}
+	return false
 }

@@ -1,0 +1,58 @@
+package mapping
+
+import (
+	"github.com/tfrun/tfrun/raster"
+)
+
+// preparer turns a window's raw samples into model input and tells which
+// pixels hold data: through the model's fitted raster preprocessing when
+// it has one, else by the sheet's nodata values and the model's scale.
+type preparer struct {
+	m       ModelInfo
+	pixels  int
+	inBands int
+	nodata  nodataTest
+	scratch []float32 // raw samples, when preprocessing changes the band count
+}
+
+func newPreparer(m ModelInfo, in raster.Info, l layout) *preparer {
+	p := &preparer{m: m, pixels: l.winW * l.winH, inBands: in.Bands, nodata: newNodataTest(in)}
+	if m.Raster != nil {
+		p.scratch = make([]float32, p.pixels*in.Bands)
+	}
+	return p
+}
+
+// raw is where the window's raw samples go before apply: x itself unless
+// the preprocessing has its own band count.
+func (p *preparer) raw(x []float32) []float32 {
+	if p.scratch != nil {
+		return p.scratch
+	}
+	return x
+}
+
+// apply prepares the raw samples into x and returns the window's valid
+// pixels (a new slice: it travels with the window).
+func (p *preparer) apply(x []float32) ([]bool, error) {
+	if p.scratch != nil {
+		out, valid, err := p.m.Raster.Apply(p.scratch, p.pixels, p.inBands)
+		if err != nil {
+			return nil, err
+		}
+		copy(x, out)
+		return valid, nil
+	}
+	valid := make([]bool, p.pixels)
+	nb := p.inBands
+	for i := range valid {
+		valid[i] = p.nodata.valid(x[i*nb : (i+1)*nb])
+	}
+	if s := p.m.Scale; s != 0 && s != 1 {
+		inv := float32(1 / s)
+		for i := range x {
+			x[i] *= inv
+		}
+	}
+	return valid, nil
+}
