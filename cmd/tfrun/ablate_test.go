@@ -54,6 +54,25 @@ func TestVariants(t *testing.T) {
 	}
 }
 
+// ablateRows runs a quiet ablation into out and returns ablation.csv.
+func ablateRows(t *testing.T, cfg, out string, args ...string) ([][]string, result) {
+	t.Helper()
+	r := run(t, nil, append([]string{"ablate", "--config", cfg, "--out", out, "--quiet"}, args...)...)
+	if r.code != 0 {
+		t.Fatalf("ablate failed: %s", r.stderr)
+	}
+	f, err := os.Open(filepath.Join(out, "ablation.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows, r
+}
+
 // TestAblateLosses compares two losses on a tiny U-Net over a few sea-ice
 // pairs: both runs train with the same seed and budget, the table has a
 // row per loss with per-class F1, and the files are written.
@@ -71,19 +90,7 @@ data:
 train: {optimizer: adam, learning_rate: 0.01, batch_size: 7, epochs: 2, seed: 1}
 `), 0o644)
 	out := filepath.Join(dir, "ablation")
-	r := run(t, nil, "ablate", "--config", cfg, "--out", out, "--losses", "ce,dice", "--quiet", "--set", "train.epochs=1")
-	if r.code != 0 {
-		t.Fatalf("ablate failed: %s", r.stderr)
-	}
-	f, err := os.Open(filepath.Join(out, "ablation.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	rows, r := ablateRows(t, cfg, out, "--losses", "ce,dice", "--set", "train.epochs=1")
 	wantHeader := []string{"variant", "loss", "params", "epochs", "s_per_epoch", "overall_accuracy", "kappa", "miou", "f1_0", "f1_1"}
 	if !slices.Equal(rows[0], wantHeader) || len(rows) != 3 {
 		t.Fatalf("ablation.csv:\n%v\nwant header %v and two rows", rows, wantHeader)
@@ -138,31 +145,9 @@ train: {optimizer: adam, learning_rate: 0.01, batch_size: 7, epochs: 2, seed: 1}
 // the scene's own image and label raster standing in for --raster and
 // --reference.
 func TestAblateScene(t *testing.T) {
-	scene, lulc := eolearn+"s2_l1c_scene0.tif", eolearn+"lulc.tif"
-	if _, err := os.Stat(lulc); err != nil {
-		t.Skipf("the eo-learn data is absent (%v)", err)
-	}
 	dir := t.TempDir()
-	cfg := filepath.Join(dir, "eo.yaml")
-	os.WriteFile(cfg, []byte(`
-model: {name: eo, zoo: unet, input: [32, 32, 13], classes: 10, options: {base: 4, depth: 2}}
-data:
-  scene: {image: `+scene+`, labels: `+lulc+`, window: 32, stride: 16, region: {cols: [0, 60]}}
-train: {optimizer: adam, learning_rate: 0.01, batch_size: 8, epochs: 1, seed: 1}
-`), 0o644)
-	out := filepath.Join(dir, "ablation")
-	r := run(t, nil, "ablate", "--config", cfg, "--out", out, "--vary", "model.options.base=4,6", "--columns", "60:100", "--quiet")
-	if r.code != 0 {
-		t.Fatalf("ablate failed: %s", r.stderr)
-	}
-	b, err := os.ReadFile(filepath.Join(out, "ablation.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rows, err := csv.NewReader(strings.NewReader(string(b))).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, scene, _ := eoScene(t, dir)
+	rows, _ := ablateRows(t, cfg, filepath.Join(dir, "ablation"), "--vary", "model.options.base=4,6", "--columns", "60:100")
 	// No --losses: no per-class F1 columns.
 	if want := []string{"variant", "model.options.base", "params", "epochs", "s_per_epoch", "overall_accuracy", "kappa", "miou"}; !slices.Equal(rows[0], want) || len(rows) != 3 {
 		t.Fatalf("ablation.csv %v, want header %v and two rows", rows, want)

@@ -13,18 +13,16 @@ import (
 
 const eolearn = "../../../shared/data/eolearn_s2/"
 
-// TestEvalRaster trains a tiny U-Net on the west 60 columns of the
-// eo-learn scene, then assesses its map of the east 40 against the LULC
-// raster: the error matrix must hold exactly the labelled (non-nodata)
-// reference pixels of the region.
-func TestEvalRaster(t *testing.T) {
-	scene, lulc := eolearn+"s2_l1c_scene0.tif", eolearn+"lulc.tif"
+// eoScene writes into dir a config that trains a tiny U-Net on the west
+// 60 columns of the eo-learn scene, and skips the test without the data.
+func eoScene(t *testing.T, dir string) (cfg, scene, lulc string) {
+	t.Helper()
+	scene, lulc = eolearn+"s2_l1c_scene0.tif", eolearn+"lulc.tif"
 	if _, err := os.Stat(lulc); err != nil {
 		t.Skipf("the eo-learn data is absent (%v)", err)
 	}
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "eo.yaml")
-	os.WriteFile(cfg, []byte(`
+	cfg = filepath.Join(dir, "eo.yaml")
+	err := os.WriteFile(cfg, []byte(`
 model: {name: eo, zoo: unet, input: [32, 32, 13], classes: 10, options: {base: 4, depth: 2}}
 data:
   scene:
@@ -36,6 +34,19 @@ data:
     region: {cols: [0, 60]}
 train: {optimizer: adam, learning_rate: 0.01, batch_size: 8, epochs: 1, seed: 1}
 `), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg, scene, lulc
+}
+
+// TestEvalRaster trains a tiny U-Net on the west 60 columns of the
+// eo-learn scene, then assesses its map of the east 40 against the LULC
+// raster: the error matrix must hold exactly the labelled (non-nodata)
+// reference pixels of the region.
+func TestEvalRaster(t *testing.T) {
+	dir := t.TempDir()
+	cfg, scene, lulc := eoScene(t, dir)
 	model := filepath.Join(dir, "model")
 	if r := run(t, nil, "train", "--config", cfg, "--out", model, "--quiet"); r.code != 0 {
 		t.Fatalf("train failed: %s", r.stderr)
