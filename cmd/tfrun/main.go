@@ -36,6 +36,7 @@ func app() *cli.App {
 			importCommand(),
 			ablateCommand(),
 			pcaCommand(),
+			samplesCommand(),
 			tileCommand(),
 		},
 	}

@@ -23,16 +23,13 @@ func pcaCommand() *cli.Command {
 			"explained variance, and writes the components as a Float32 GeoTIFF on the input's grid and coordinate system " +
 			"(nodata NaN where the input is nodata). The cube is read in strips of rows, so memory stays bounded whatever its size. " +
 			"--save-transform keeps the fitted transform (bands, nodata, PCA) as YAML; --transform applies a saved one instead of fitting.",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "input", Aliases: []string{"i"}, Usage: "cube to reduce", Required: true},
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "output GeoTIFF of the components", Required: true},
 			&cli.IntFlag{Name: "components", Aliases: []string{"k"}, Value: 6, Usage: "number of components to keep"},
-			&cli.StringFlag{Name: "bands", Usage: "1-based bands to use, e.g. 1-100,120-198 (default all)"},
-			&cli.StringFlag{Name: "bad-bands", Usage: "1-based bands to drop, e.g. the water-absorption bands 104-113,148-166"},
-			&cli.IntFlag{Name: "sample", Usage: "pixels to fit on, at most (default 1,000,000, fewer for very many bands)"},
 			&cli.StringFlag{Name: "save-transform", Usage: "write the fitted transform to this YAML file"},
 			&cli.StringFlag{Name: "transform", Usage: "apply this saved transform instead of fitting one"},
-		},
+		}, cubeFlags()...),
 		Action: runPCA,
 	}
 }
@@ -90,18 +87,36 @@ func pcaPrep(c *cli.Context, f *raster.File, in string) (*scenes.Prep, error) {
 		}
 		return prep, nil
 	}
-	cfg := scenes.PrepConfig{PCA: c.Int("components"), Sample: c.Int("sample")}
-	var err error
-	if cfg.Bands, err = scenes.ParseBands(c.String("bands")); err != nil {
-		return nil, fmt.Errorf("--bands: %v", err)
+	cfg, err := cubePrepConfig(c)
+	if err != nil {
+		return nil, err
 	}
-	if cfg.BadBands, err = scenes.ParseBands(c.String("bad-bands")); err != nil {
-		return nil, fmt.Errorf("--bad-bands: %v", err)
-	}
-	if cfg.PCA < 1 {
+	if cfg.PCA = c.Int("components"); cfg.PCA < 1 {
 		return nil, fmt.Errorf("--components %d: want at least 1", cfg.PCA)
 	}
 	return scenes.FitPrep(f, in, scenes.Rect{W: info.Width, H: info.Height}, cfg)
+}
+
+// cubeFlags choose a cube's bands and the sample statistics are fitted on.
+func cubeFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "bands", Usage: "1-based bands to use, e.g. 1-100,120-198 (default all)"},
+		&cli.StringFlag{Name: "bad-bands", Usage: "1-based bands to drop, e.g. the water-absorption bands 104-113,148-166"},
+		&cli.IntFlag{Name: "sample", Usage: "pixels to fit the PCA on, at most (default 1,000,000, fewer for very many bands)"},
+	}
+}
+
+// cubePrepConfig reads cubeFlags.
+func cubePrepConfig(c *cli.Context) (scenes.PrepConfig, error) {
+	cfg := scenes.PrepConfig{Sample: c.Int("sample")}
+	var err error
+	if cfg.Bands, err = scenes.ParseBands(c.String("bands")); err != nil {
+		return cfg, fmt.Errorf("--bands: %v", err)
+	}
+	if cfg.BadBands, err = scenes.ParseBands(c.String("bad-bands")); err != nil {
+		return cfg, fmt.Errorf("--bad-bands: %v", err)
+	}
+	return cfg, nil
 }
 
 func loadPrep(path string) (*scenes.Prep, error) {
@@ -134,8 +149,30 @@ func printVariance(w io.Writer, p *scenes.Prep) {
 // cube's width and band count.
 const stripValues = 4 << 20
 
-// writePrepared streams the cube through prep, strip by strip, into a
-// Float32 GeoTIFF on the cube's grid.
+// eachPrepared runs the cube through prep strip by strip, top to bottom,
+// handing each strip's [h, width, OutBands] values and validity to fn.
+func eachPrepared(f *raster.File, prep *scenes.Prep, fn func(y, h int, vals []float32, valid []bool) error) error {
+	info := f.Info()
+	rows := max(1, stripValues/(info.Width*info.Bands))
+	for y := 0; y < info.Height; y += rows {
+		h := min(rows, info.Height-y)
+		raw, err := f.ReadWindow(0, y, info.Width, h)
+		if err != nil {
+			return err
+		}
+		vals, valid, err := prep.Apply(raw, info.Width*h, info.Bands)
+		if err != nil {
+			return err
+		}
+		if err := fn(y, h, vals, valid); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writePrepared streams the cube through prep into a Float32 GeoTIFF on
+// the cube's grid, NaN where the input is nodata.
 func writePrepared(f *raster.File, prep *scenes.Prep, out string) error {
 	info := f.Info()
 	nb := prep.OutBands()
@@ -143,35 +180,20 @@ func writePrepared(f *raster.File, prep *scenes.Prep, out string) error {
 	if err != nil {
 		return err
 	}
-	rows := max(1, stripValues/(info.Width*info.Bands))
-	for y := 0; y < info.Height; y += rows {
-		h := min(rows, info.Height-y)
-		if err := writeStrip(f, prep, w, y, h); err != nil {
-			w.Abort()
-			return err
-		}
-	}
-	return w.Close()
-}
-
-func writeStrip(f *raster.File, prep *scenes.Prep, w *raster.Writer, y, h int) error {
-	info := f.Info()
-	raw, err := f.ReadWindow(0, y, info.Width, h)
-	if err != nil {
-		return err
-	}
-	vals, valid, err := prep.Apply(raw, info.Width*h, info.Bands)
-	if err != nil {
-		return err
-	}
-	nb := prep.OutBands()
 	nan := float32(math.NaN())
-	for i, ok := range valid {
-		if !ok {
-			for k := range nb {
-				vals[i*nb+k] = nan
+	err = eachPrepared(f, prep, func(y, h int, vals []float32, valid []bool) error {
+		for i, ok := range valid {
+			if !ok {
+				for k := range nb {
+					vals[i*nb+k] = nan
+				}
 			}
 		}
+		return w.WriteWindow(0, y, info.Width, h, vals)
+	})
+	if err != nil {
+		w.Abort()
+		return err
 	}
-	return w.WriteWindow(0, y, info.Width, h, vals)
+	return w.Close()
 }
