@@ -42,10 +42,14 @@ func span(axis string, r []int, n int) (int, int, error) {
 // belongs to a set only when every block it touches is in that set; chips
 // straddling both are dropped, so no pixel of a training chip is in a
 // validation chip however much chips overlap.
+//
+// The region is cut into W/Block × H/Block blocks (rounded down, at least
+// one), spread evenly: each is at least Block pixels on a side, and there
+// is no sliver at the region's edge that no chip could fit in.
 type Split struct {
 	// Validation is the fraction of blocks held out.
 	Validation float64 `yaml:"validation,omitempty"`
-	// Block is the blocks' side in pixels (default: the window).
+	// Block is the blocks' least side in pixels (default: the window).
 	Block int `yaml:"block,omitempty"`
 }
 
@@ -132,7 +136,9 @@ func (t Tiling) Split(s Split, seed uint64) (SplitResult, error) {
 		b = t.Size
 	}
 	r := t.Region
-	nx, ny := (r.W+b-1)/b, (r.H+b-1)/b
+	nx, ny := max(1, r.W/b), max(1, r.H/b)
+	// Pixel offset p along an axis of n pixels cut into k blocks.
+	block := func(p, n, k int) int { return p * k / n }
 	nVal := max(1, int(math.Round(s.Validation*float64(nx*ny))))
 	if nVal >= nx*ny {
 		return SplitResult{}, fmt.Errorf("split: validation %g of %d blocks of %d pixels leaves none for training; use smaller blocks", s.Validation, nx*ny, b)
@@ -143,8 +149,8 @@ func (t Tiling) Split(s Split, seed uint64) (SplitResult, error) {
 	}
 	var out SplitResult
 	for _, c := range chips {
-		bx0, bx1 := (c.X-r.X)/b, (c.X+t.Size-1-r.X)/b
-		by0, by1 := (c.Y-r.Y)/b, (c.Y+t.Size-1-r.Y)/b
+		bx0, bx1 := block(c.X-r.X, r.W, nx), block(c.X+t.Size-1-r.X, r.W, nx)
+		by0, by1 := block(c.Y-r.Y, r.H, ny), block(c.Y+t.Size-1-r.Y, r.H, ny)
 		nHeld, nAll := 0, 0
 		for by := by0; by <= by1; by++ {
 			for bx := bx0; bx <= bx1; bx++ {

@@ -27,10 +27,10 @@ func TestTileCommand(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("tile failed: %s", r.stderr)
 	}
-	if !strings.Contains(r.stdout, "9 training and 3 validation chips of 256×256×1") || !strings.Contains(r.stdout, "1 building (value 255): 43522 px") {
+	if !strings.Contains(r.stdout, "9 training and 6 validation chips of 256×256×1") || !strings.Contains(r.stdout, "1 building (value 255): 43522 px") {
 		t.Errorf("summary %q", r.stdout)
 	}
-	for _, p := range []string{"index.csv", "prep.yaml", "train/images/r00000_c00000.tif", "train/labels/r00000_c00194.tif", "val/images/r00512_c00000.tif"} {
+	for _, p := range []string{"index.csv", "prep.yaml", "train/images/r00000_c00000.tif", "train/labels/r00000_c00194.tif", "val/images/r00644_c00194.tif"} {
 		if _, err := os.Stat(filepath.Join(out, p)); err != nil {
 			t.Error(err)
 		}
