@@ -20,7 +20,6 @@ import (
 	"github.com/tfrun/tfrun/datasets"
 	"github.com/tfrun/tfrun/history"
 	"github.com/tfrun/tfrun/infer"
-	"github.com/tfrun/tfrun/internal/dims"
 	"github.com/tfrun/tfrun/models"
 	"github.com/tfrun/tfrun/tfgraph/nn"
 )
@@ -125,7 +124,7 @@ func (f *Fitter) Fit(train, val datasets.Source) (*history.History, error) {
 		rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
 		bar := f.bar(steps, fmt.Sprintf("epoch %d/%d", epoch+1, f.Opts.Epochs))
 		var lossSum, correct float64
-		seen, s := 0, 0
+		seen, labelled, s := 0, 0, 0
 		for b, err := range train.Batches(epoch, order, bs) {
 			if err != nil {
 				return h, err
@@ -144,8 +143,9 @@ func (f *Fitter) Fit(train, val datasets.Source) (*history.History, error) {
 			lossSum += l * float64(b.N)
 			correct += c
 			seen += b.N
+			labelled += labelledCount(b.Y)
 			if bar != nil {
-				bar.Describe(fmt.Sprintf("epoch %d/%d loss %.4f acc %.4f", epoch+1, f.Opts.Epochs, lossSum/float64(seen), correct/float64(seen*labelSize(labelShape))))
+				bar.Describe(fmt.Sprintf("epoch %d/%d loss %.4f acc %.4f", epoch+1, f.Opts.Epochs, lossSum/float64(seen), correct/float64(max(labelled, 1))))
 				bar.Add(1)
 			}
 		}
@@ -153,7 +153,7 @@ func (f *Fitter) Fit(train, val datasets.Source) (*history.History, error) {
 			bar.Finish()
 		}
 		rec := history.Record{Epoch: epoch, Values: map[string]float64{
-			"loss": lossSum / float64(seen), "accuracy": correct / float64(seen*labelSize(labelShape))}}
+			"loss": lossSum / float64(seen), "accuracy": correct / float64(max(labelled, 1))}}
 		if val != nil {
 			if f.eval == nil {
 				var err error
@@ -284,8 +284,17 @@ func Tensors(b *datasets.Batch, inShape, labelShape []int) (x, y *tensors.Tensor
 		tensors.FromFlatDataAndDimensions(b.Y, append([]int{b.N}, labelShape...)...)
 }
 
-// labelSize is the number of labels per example: 1 for a class, H·W for a mask.
-func labelSize(labelShape []int) int { return dims.Product(labelShape) }
+// labelledCount is the number of labels that count: accuracy, like the
+// loss, leaves out the ignore index (negative labels).
+func labelledCount(y []int32) int {
+	n := 0
+	for _, v := range y {
+		if v >= 0 {
+			n++
+		}
+	}
+	return n
+}
 
 func scalar(t *tensors.Tensor) float64 {
 	switch v := t.Value().(type) {

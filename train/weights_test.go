@@ -117,3 +117,34 @@ func TestWeightedLossesRaiseRareRecall(t *testing.T) {
 		}
 	}
 }
+
+// TestIgnoredLabelsLeaveAccuracy: with half the labels ignored, training
+// accuracy is over the labelled half (it would be at most 0.5 counted
+// over all), like the validation accuracy.
+func TestIgnoredLabelsLeaveAccuracy(t *testing.T) {
+	backend, err := adapter.New("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := imbalanced(5, 1000)
+	for i := range data.Y {
+		if i%2 == 1 {
+			data.Y[i] = -1
+		}
+	}
+	m, err := models.FromZoo("mlp", []int{2}, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.New()
+	m.Init(ctx, 3)
+	f := &Fitter{Backend: backend, Model: m, Ctx: ctx, Opts: config.Train{Optimizer: "adam", LearningRate: 0.01, BatchSize: 100, Epochs: 3, Seed: 3}}
+	h, err := f.Fit(data, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := h.Records[len(h.Records)-1].Values
+	if last["accuracy"] < 0.9 || math.Abs(last["accuracy"]-last["val_accuracy"]) > 0.05 {
+		t.Errorf("accuracy %.3f, val_accuracy %.3f on the same data: want both ≥ 0.9 and close", last["accuracy"], last["val_accuracy"])
+	}
+}
