@@ -7,6 +7,15 @@ import (
 	"testing"
 )
 
+// The eo-learn Sentinel-2 patch and its land cover, as a raster and as
+// polygons.
+const (
+	s2Scene   = "eolearn_s2/s2_l1c_scene0.tif"
+	lulcTif   = "eolearn_s2/lulc.tif"
+	lulcGpkg  = "eolearn_s2/lulc.gpkg"
+	lulcField = "LULC_ID"
+)
+
 // shared returns a file of the project's shared data set (../shared/data
 // from the repository root), skipping the test where it is absent.
 func shared(t *testing.T, rel string) string {

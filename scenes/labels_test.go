@@ -12,13 +12,6 @@ import (
 	"github.com/tfrun/tfrun/raster"
 )
 
-const (
-	s2Scene   = "eolearn_s2/s2_l1c_scene0.tif"
-	lulcTif   = "eolearn_s2/lulc.tif"
-	lulcGpkg  = "eolearn_s2/lulc.gpkg"
-	lulcField = "LULC_ID"
-)
-
 // agreement aligns labels onto the eo-learn scene and compares them with
 // lulc.tif, the same land cover published as a raster, over the pixels
 // lulc.tif labels (0 is its nodata) and over all pixels.
