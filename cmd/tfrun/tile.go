@@ -58,9 +58,6 @@ func runTile(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	// Tiles are written from the files, chip by chip.
-	noCache := false
-	cfg.Cache = &noCache
 	s, err := scenes.Open(cfg)
 	if err != nil {
 		return err
