@@ -57,6 +57,8 @@ func TestRegionNeverReadsOutside(t *testing.T) {
 	cfg := Config{Image: img, Labels: mask, Classes: map[int]string{0: "background", 255: "building"},
 		Window: 128, Stride: 64, Region: Region{Cols: []int{0, 450}}, Split: Split{Validation: 0.2, Block: 128},
 		Copies: []string{"rot90", "vflip"}}
+	// Several workers share the scene, each with its own file handles.
+	cfg.Workers = 3
 
 	var first [2][]float32
 	for k, cache := range []bool{true, false} {
