@@ -17,21 +17,27 @@ func predictCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "predict",
 		Usage:     "predict classes of images or arrays, or masks of images, with a saved model",
-		UsageText: "tfrun predict --model runs/mlp --input digit_3.jpg [--input more.png ...]\n   tfrun predict --model runs/mlp --input X.npy --out Y.npy",
+		UsageText: "tfrun predict --model runs/mlp --input digit_3.jpg [--input more.png ...]\n   tfrun predict --model runs/mlp --input X.npy --out Y.npy\n" +
+			"   tfrun predict --model runs/seaice --input SHEET.tif [--input SHEET2.tif ...] | --list SHEETS.txt --out DIR [--probs uint16] [--polygons] [--shard I/N]",
 		Description: "Inputs are PNG, JPEG or TIFF images, or .npy arrays of examples [N, ...], with raw values (0-255 for 8-bit images): " +
 			"the model's saved preprocessing is applied. Colour images are turned to grey for one-channel models. " +
 			"Prints one line per example: input, class, probability. With --out, writes the probabilities [N, classes] as float32 .npy.\n" +
 			"A segmentation model takes images or folders of images and writes one PNG mask per image into the --out folder, " +
-			"at the image's own size, coded as its training masks were (0/255, or the classes' values).",
+			"at the image's own size, coded as its training masks were (0/255, or the classes' values).\n" +
+			"Map sheets (georeferenced rasters, --list, or any map-sheet flag) are predicted in sliding windows, reflected at the sheet's edges and blended, " +
+			"into DIR/NAME.tif: a uint8 class map (nodata 255 where the sheet has none) as a Cloud-Optimised GeoTIFF on the sheet's grid and CRS, " +
+			"with NAME.png, and optionally NAME_probs.tif and NAME.gpkg. A classifier gives one class per window stride. " +
+			"Products appear only when complete; a rerun skips sheets already done; a sheet that fails is reported and the others go on, " +
+			"and the exit status is then 2. DIR/summary.json (summary-I-of-N.json for a shard) records each sheet's status, seconds, pixels and error.",
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "model", Aliases: []string{"m"}, Usage: modelUsage, Required: true},
-			&cli.StringSliceFlag{Name: "input", Aliases: []string{"i"}, Usage: "image or .npy file, or a folder of images for a segmentation model (repeatable)", Required: true},
-			&cli.StringFlag{Name: "out", Usage: "write the probabilities to this .npy file (classifiers), or the masks into this folder (segmentation)"},
-			&cli.IntFlag{Name: "batch", Value: 256, Usage: "examples per engine call"},
+			&cli.StringSliceFlag{Name: "input", Aliases: []string{"i"}, Usage: "image or .npy file, a folder of images for a segmentation model, or a map sheet (repeatable)"},
+			&cli.StringFlag{Name: "out", Usage: "write the probabilities to this .npy file (classifiers), the masks into this folder (segmentation), or map-sheet products into this folder"},
+			&cli.IntFlag{Name: "batch", Value: 256, Usage: "examples per engine call (map sheets: 8 windows of a per-pixel model, 64 of a classifier)"},
 			&cli.BoolFlag{Name: "invert", Usage: "invert 8-bit images (255 - value) first: photos of dark ink on light paper, for models trained on light-on-dark MNIST"},
 			scaleFlag(),
 			signatureFlag(),
-		}, engineFlags()...),
+		}, append(sheetFlags(), engineFlags()...)...),
 		Action: runPredict,
 	}
 }
@@ -44,6 +50,12 @@ type example struct {
 func runPredict(c *cli.Context) error {
 	if c.Int("batch") <= 0 {
 		return fmt.Errorf("--batch must be > 0")
+	}
+	if sheetMode(c) {
+		return predictSheets(c)
+	}
+	if len(c.StringSlice("input")) == 0 {
+		return fmt.Errorf("nothing to predict: give --input FILE (or --list SHEETS.txt for map sheets)")
 	}
 	if usesTensorFlow(c, config.Engine{}) {
 		return predictTF(c)
