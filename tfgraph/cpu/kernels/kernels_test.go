@@ -281,8 +281,20 @@ func TestConvValidate(t *testing.T) {
 }
 
 func BenchmarkConvNet(b *testing.B) {
+	benchConvs(b, []convShape{{128, 28, 32, 32}, {128, 14, 64, 64}})
+}
+
+// BenchmarkConvUNet times the 3×3 convolutions of a U-Net with 16 base
+// filters at batch 4 on 256×256 inputs, one per level.
+func BenchmarkConvUNet(b *testing.B) {
+	benchConvs(b, []convShape{{4, 256, 16, 16}, {4, 128, 32, 32}, {4, 64, 64, 64}, {4, 32, 128, 128}, {4, 16, 256, 256}})
+}
+
+type convShape struct{ n, hw, cin, cout int }
+
+func benchConvs(b *testing.B, cases []convShape) {
 	one := []int{1, 1}
-	for _, c := range []struct{ n, hw, cin, cout int }{{128, 28, 32, 32}, {128, 14, 64, 64}} {
+	for _, c := range cases {
 		s := convCase(c.n, c.cin, c.cout, 1, []int{c.hw, c.hw}, []int{3, 3}, one, one, one, one, nhwc(2))
 		x, y := make([]float32, s.Src.extent()), make([]float32, s.Dst.extent())
 		w := make([]float32, s.WeightsLen())
