@@ -43,7 +43,12 @@ func Create(path string, g Grid, bands int, dtype string, opts ...CreateOption) 
 	registerOnce.Do(godal.RegisterAll)
 	w := &Writer{path: path, tmp: path + ".tmp", grid: g, bands: bands, cfg: cfg}
 	w.removeTemps()
-	co := []string{"TILED=YES", "BIGTIFF=IF_SAFER", "COMPRESS=" + cfg.compress}
+	co := []string{"BIGTIFF=IF_SAFER", "COMPRESS=" + cfg.compress}
+	if g.Width >= 256 && g.Height >= 256 {
+		// Smaller rasters (chips) stay in strips: 256² tiles would pad
+		// and compress mostly nothing, several times the pixels written.
+		co = append(co, "TILED=YES")
+	}
 	if cfg.compress == "DEFLATE" || cfg.compress == "LZW" || cfg.compress == "ZSTD" {
 		// Horizontal differencing shrinks smooth imagery and costs little.
 		pred := "2"
