@@ -26,8 +26,9 @@ func (b *Builder) Compile(outputs []backends.Op, shardings []*backends.ShardingS
 		return nil, err
 	}
 	b.done = true
-	c := &compiler{b: b, stepOf: make(map[*node]int), slots: make(map[*value]int)}
+	c := &compiler{b: b, stepOf: make(map[*node]int), slots: make(map[*value]int), writes: make(map[*value]*value)}
 	c.markLive(outs)
+	c.foldReshapes(outs)
 	c.schedule()
 	e := &Executable{backend: b.backend, name: b.name}
 	for _, p := range b.params {
@@ -71,6 +72,10 @@ type compiler struct {
 	steps      []*plannedStep
 	slots      map[*value]int
 	slotShapes []shapes.Shape
+	// writes maps the output of a native op to the value its step writes
+	// instead: a reshape of it (see foldReshapes).
+	writes map[*value]*value
+	folded map[*node]bool // reshapes that foldReshapes removed
 }
 
 // plannedStep is a step before it is built.
@@ -116,6 +121,37 @@ func (c *compiler) markLive(outs []*value) {
 	}
 }
 
+// foldReshapes removes the reshapes whose operand is the output of a
+// native op that nothing else reads: the op writes the reshaped value
+// directly, as a reshape leaves the flat data as it is. Otherwise the
+// reshape is a copy of its own (nearest up-sampling, for one, broadcasts
+// into a rank-6 tensor and reshapes it back to rank 4).
+func (c *compiler) foldReshapes(outs []*value) {
+	readers := make(map[*value]int)
+	for _, n := range c.b.nodes {
+		if c.live[n.id] {
+			for _, in := range n.inputs {
+				readers[in]++
+			}
+		}
+	}
+	for _, v := range outs {
+		readers[v]++
+	}
+	c.folded = make(map[*node]bool)
+	for _, n := range c.b.nodes {
+		if !c.live[n.id] || n.op != backends.OpTypeReshape {
+			continue
+		}
+		in := n.inputs[0]
+		if in.node.native == nil || len(in.node.outs) != 1 || readers[in] != 1 {
+			continue
+		}
+		c.writes[in] = n.outs[0]
+		c.folded[n] = true
+	}
+}
+
 // schedule places live nodes in recording order (a topological order). A
 // delegated node joins the last segment, and a fusible one the last fused
 // program of its element count, when all its inputs are ready by then: ops
@@ -124,6 +160,11 @@ func (c *compiler) schedule() {
 	last := map[stepKind]int{delegated: -1, fusedKind: -1}
 	for _, n := range c.b.nodes {
 		if !c.live[n.id] || n.op == backends.OpTypeParameter || n.op == backends.OpTypeConstant {
+			continue
+		}
+		if c.folded[n] {
+			// Computed by the step of its operand's producer.
+			c.stepOf[n] = c.stepOf[n.inputs[0].node]
 			continue
 		}
 		kind := kindOf(n)
@@ -212,7 +253,11 @@ func (c *compiler) constantBuffer(e *Executable, v *value) (int, error) {
 }
 
 func (c *compiler) nativeStep(e *Executable, n *node) (*step, error) {
-	st := &step{native: n.native, name: n.native.String(), outputs: []int{c.slot(n.outs[0])}}
+	out := n.outs[0]
+	if w, ok := c.writes[out]; ok {
+		out = w
+	}
+	st := &step{native: n.native, name: n.native.String(), outputs: []int{c.slot(out)}}
 	return st, c.nativeInputs(e, st, n.inputs)
 }
 

@@ -426,8 +426,41 @@ func TestDataMovement(t *testing.T) {
 		s := Slice(t, AxisRange(1, 5), AxisRange().Stride(3), AxisRange(2, 13).Stride(2))
 		return Concatenate([]*Node{s, Neg(s), Reshape(ReduceSum(s, 2), 4, 3, 1)}, 2)
 	}), []string{"BroadcastInDim", "Transpose", "Slice", "Concatenate"}, []int{4, 5, 6})
+	// Large enough to be split over threads, with rows of odd length.
+	compare(t, func(xs []*Node) []*Node {
+		x := xs[0] // [37, 30, 41]
+		return []*Node{TransposeAllAxes(x, 2, 0, 1), BroadcastToDims(Reshape(x, 37, 1, 30, 41), 37, 3, 30, 41),
+			Slice(x, AxisRange(1, 36), AxisRange().Stride(2), AxisRange(3, 40))}
+	}, []string{"Transpose", "BroadcastInDim", "Slice"}, []int{37, 30, 41})
 	compare(t, func(xs []*Node) []*Node {
 		one := Slice(xs[0], AxisRange(2, 3))
 		return []*Node{TransposeAllAxes(Reshape(one, 1, 1), 1, 0), Reshape(one)}
 	}, nil, []int{3})
+}
+
+// TestReshapeFolding checks that a native op writes the reshape of its
+// output in place of a copy, and that a value read besides the reshape (or
+// returned) keeps its own.
+func TestReshapeFolding(t *testing.T) {
+	upsample := func(x *Node) *Node { // nearest up-sampling of [2, 3, 4, 5] by 2
+		return Reshape(BroadcastToDims(Reshape(x, 2, 3, 1, 4, 1, 5), 2, 3, 2, 4, 2, 5), 2, 6, 8, 5)
+	}
+	// The transpose, a native op, reads the reshape from a slot.
+	fn := func(x *Node) *Node { return TransposeAllAxes(upsample(x), 0, 2, 1, 3) }
+	compare(t, withGrads(func(xs []*Node) *Node { return fn(xs[0]) }), []string{"BroadcastInDim", "Transpose"},
+		[]int{2, 3, 4, 5})
+	be := newProfiled(t)
+	defer be.Finalize()
+	execute(t, be, func(xs []*Node) []*Node { return []*Node{fn(xs[0])} },
+		[]*tensors.Tensor{randTensor(rand.New(rand.NewPCG(1, 1)), 2, 3, 4, 5)})
+	for _, name := range be.nativeSteps() {
+		if strings.Contains(name, "x 480:") && strings.Contains(name, "Reshape") {
+			t.Errorf("the reshape of a broadcast ran as a step of its own: %s", name)
+		}
+	}
+	compare(t, func(xs []*Node) []*Node {
+		x := xs[0]
+		b := BroadcastToDims(Reshape(x, 2, 3, 1, 4, 1, 5), 2, 3, 2, 4, 2, 5)
+		return []*Node{Reshape(b, 2, 6, 8, 5), Mul(b, b), b}
+	}, []string{"BroadcastInDim"}, []int{2, 3, 4, 5})
 }

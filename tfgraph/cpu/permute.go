@@ -25,17 +25,35 @@ func permuteInto(dst, src []float32, dims, perm []int) {
 }
 
 // copyStrided fills dst, row-major over dims, from src read with the given
-// element strides.
+// element strides. Large copies are split by rows over the kernel threads:
+// they are memory-bound, and one core does not saturate the memory bus.
 func copyStrided(dst, src []float32, dims, strides []int) {
 	rank := len(dims)
 	if rank == 0 {
 		copy(dst, src[:1])
 		return
 	}
+	rows := len(dst) / max(dims[rank-1], 1)
+	if len(dst) < eltMinParallel || rows < 2 {
+		copyRows(dst, src, dims, strides, 0, rows)
+		return
+	}
+	parallel(rows, func(lo, hi int) { copyRows(dst, src, dims, strides, lo, hi) })
+}
+
+// copyRows is copyStrided for the rows [lo, hi) of dst, a row being a run
+// along the last axis.
+func copyRows(dst, src []float32, dims, strides []int, lo, hi int) {
+	rank := len(dims)
 	inner, innerStride := dims[rank-1], strides[rank-1]
 	idx := make([]int, rank)
-	off, n := 0, 0
-	for n < len(dst) {
+	off := 0
+	for a, r := rank-2, lo; a >= 0; a-- {
+		idx[a] = r % dims[a]
+		r /= dims[a]
+		off += idx[a] * strides[a]
+	}
+	for n := lo * inner; n < hi*inner; n += inner {
 		row := dst[n : n+inner]
 		if innerStride == 1 {
 			copy(row, src[off:off+inner])
@@ -46,7 +64,6 @@ func copyStrided(dst, src []float32, dims, strides []int) {
 				o += innerStride
 			}
 		}
-		n += inner
 		for a := rank - 2; a >= 0; a-- {
 			idx[a]++
 			off += strides[a]
