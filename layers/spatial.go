@@ -156,7 +156,7 @@ func (u *UpSampling2D) Apply(_ *context.Context, in []*graph.Node) *graph.Node {
 	s := u.Size.or(2)
 	d := x.Shape().Dimensions
 	if u.Interpolation == "bilinear" {
-		return graph.Interpolate(x, -1, d[1]*s[0], d[2]*s[1], -1).Bilinear().Done()
+		return nn.ResizeBilinear(x, d[1]*s[0], d[2]*s[1])
 	}
 	// Nearest neighbour as a broadcast: every pixel repeated s×s times.
 	y := graph.Reshape(x, d[0], d[1], 1, d[2], 1, d[3])
@@ -186,7 +186,7 @@ func (r *Resizing) Apply(_ *context.Context, in []*graph.Node) *graph.Node {
 	if d[1] == r.Height && d[2] == r.Width {
 		return x
 	}
-	return graph.Interpolate(x, -1, r.Height, r.Width, -1).Bilinear().Done()
+	return nn.ResizeBilinear(x, r.Height, r.Width)
 }
 
 func (r *Rescaling) Kind() string                          { return "rescaling" }
