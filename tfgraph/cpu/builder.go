@@ -57,7 +57,7 @@ type node struct {
 
 	// params keeps the parameters later steps look at: a Parameter's name,
 	// and for folding the axis of a Concatenate, a *convCall, a
-	// sliceParams.
+	// sliceParams, the axes of a BroadcastInDim.
 	params any
 }
 

@@ -26,9 +26,12 @@ func (b *Builder) Compile(outputs []backends.Op, shardings []*backends.ShardingS
 		return nil, err
 	}
 	b.done = true
-	c := &compiler{b: b, stepOf: make(map[*node]int), slots: make(map[*value]int), writes: make(map[*value]*value)}
+	c := &compiler{b: b, stepOf: make(map[*node]int), slots: make(map[*value]int), writes: make(map[*value]*value),
+		folded: make(map[*node]*node)}
 	c.markLive(outs)
-	c.foldReshapes(outs)
+	readers := c.readers(outs)
+	c.foldEpilogues(readers)
+	c.foldReshapes(readers)
 	c.schedule()
 	e := &Executable{backend: b.backend, name: b.name}
 	for _, p := range b.params {
@@ -73,9 +76,37 @@ type compiler struct {
 	slots      map[*value]int
 	slotShapes []shapes.Shape
 	// writes maps the output of a native op to the value its step writes
-	// instead: a reshape of it (see foldReshapes).
+	// instead (see foldReshapes and foldEpilogues).
 	writes map[*value]*value
-	folded map[*node]bool // reshapes that foldReshapes removed
+	// folded holds the nodes a fold removed, each with the node whose step
+	// computes its value, or nil when nothing reads the value any more.
+	folded map[*node]*node
+}
+
+// readers counts the live nodes that read each value, plus one for each
+// appearance among the outputs.
+func (c *compiler) readers(outs []*value) map[*value]int {
+	readers := make(map[*value]int)
+	for _, n := range c.b.nodes {
+		if c.live[n.id] {
+			for _, in := range n.inputs {
+				readers[in]++
+			}
+		}
+	}
+	for _, v := range outs {
+		readers[v]++
+	}
+	return readers
+}
+
+// stepOfNode is the step computing n's outputs, looking through folds.
+func (c *compiler) stepOfNode(n *node) (int, bool) {
+	if p, ok := c.folded[n]; ok && p != nil {
+		n = p
+	}
+	s, ok := c.stepOf[n]
+	return s, ok
 }
 
 // plannedStep is a step before it is built.
@@ -126,29 +157,17 @@ func (c *compiler) markLive(outs []*value) {
 // directly, as a reshape leaves the flat data as it is. Otherwise the
 // reshape is a copy of its own (nearest up-sampling, for one, broadcasts
 // into a rank-6 tensor and reshapes it back to rank 4).
-func (c *compiler) foldReshapes(outs []*value) {
-	readers := make(map[*value]int)
-	for _, n := range c.b.nodes {
-		if c.live[n.id] {
-			for _, in := range n.inputs {
-				readers[in]++
-			}
-		}
-	}
-	for _, v := range outs {
-		readers[v]++
-	}
-	c.folded = make(map[*node]bool)
+func (c *compiler) foldReshapes(readers map[*value]int) {
 	for _, n := range c.b.nodes {
 		if !c.live[n.id] || n.op != backends.OpTypeReshape {
 			continue
 		}
 		in := n.inputs[0]
-		if in.node.native == nil || len(in.node.outs) != 1 || readers[in] != 1 {
+		if in.node.native == nil || len(in.node.outs) != 1 || readers[in] != 1 || c.writes[in] != nil {
 			continue
 		}
 		c.writes[in] = n.outs[0]
-		c.folded[n] = true
+		c.folded[n] = in.node
 	}
 }
 
@@ -162,9 +181,7 @@ func (c *compiler) schedule() {
 		if !c.live[n.id] || n.op == backends.OpTypeParameter || n.op == backends.OpTypeConstant {
 			continue
 		}
-		if c.folded[n] {
-			// Computed by the step of its operand's producer.
-			c.stepOf[n] = c.stepOf[n.inputs[0].node]
+		if _, ok := c.folded[n]; ok {
 			continue
 		}
 		kind := kindOf(n)
@@ -179,7 +196,7 @@ func (c *compiler) schedule() {
 			join = c.steps[at].nodes[0].outs[0].shape.Size() == n.outs[0].shape.Size()
 		}
 		for _, in := range n.inputs {
-			if s, ok := c.stepOf[in.node]; ok && s > at {
+			if s, ok := c.stepOfNode(in.node); ok && s > at {
 				join = false
 			}
 		}
@@ -210,7 +227,7 @@ func (c *compiler) build(e *Executable) error {
 	for i, ps := range c.steps {
 		for _, n := range ps.nodes {
 			for _, in := range n.inputs {
-				if s, ok := c.stepOf[in.node]; (!ok || s != i) && (ps.kind != delegated || in.node.op != backends.OpTypeConstant) {
+				if s, ok := c.stepOfNode(in.node); (!ok || s != i) && (ps.kind != delegated || in.node.op != backends.OpTypeConstant) {
 					c.slot(in)
 				}
 			}

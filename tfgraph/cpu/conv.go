@@ -156,6 +156,9 @@ type convOp struct {
 	srcOff, dstOff int // where the trimmed activations start
 	weights        *weightMap
 	clearOut       bool // the pass writes only part of the output
+	// A forward pass may add a bias, its third input, and apply a ReLU
+	// (see foldEpilogues).
+	bias, relu bool
 }
 
 // trimLow drops the leading positions of a spatial axis that negative low
@@ -300,7 +303,11 @@ func (c *convOp) run(ins, outs []any) error {
 	x, k, out := ins[0].([]float32), ins[1].([]float32), outs[0].([]float32)
 	switch c.kind {
 	case kernels.KindForward:
-		return kernels.ConvForward(&c.spec, x[c.srcOff:], c.weights.pack(k), out)
+		e := kernels.Epilogue{ReLU: c.relu}
+		if c.bias {
+			e.Bias = ins[2].([]float32)
+		}
+		return kernels.ConvForwardThen(&c.spec, x[c.srcOff:], c.weights.pack(k), e, out)
 	case kernels.KindBackwardData:
 		if c.clearOut {
 			clear(out)
@@ -318,6 +325,12 @@ func (c *convOp) run(ins, outs []any) error {
 
 func (c *convOp) String() string {
 	kind := [...]string{"forward", "backward-data", "backward-weights"}[c.kind]
+	if c.bias {
+		kind += "+bias"
+	}
+	if c.relu {
+		kind += "+relu"
+	}
 	return fmt.Sprintf("ConvGeneral %s src %v dst %v kernel %v on %s", kind, c.spec.Src.Dims, c.spec.Dst.Dims,
 		c.spec.Kernel, kernels.PlanImpl(c.kind, &c.spec))
 }

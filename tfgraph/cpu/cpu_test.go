@@ -464,3 +464,40 @@ func TestReshapeFolding(t *testing.T) {
 		return []*Node{Reshape(b, 2, 6, 8, 5), Mul(b, b), b}
 	}, []string{"BroadcastInDim"}, []int{2, 3, 4, 5})
 }
+
+// TestConvEpilogues checks convolutions followed by a bias and/or a ReLU,
+// as a convolution layer records them, with and without their gradients
+// (a training step's backward pass also reads the ReLU's comparison), and
+// that the convolution computed them.
+func TestConvEpilogues(t *testing.T) {
+	conv := func(xs []*Node) *Node {
+		pads := [2][2]int{nn.SamePadding(9, 3, 1, 1), nn.SamePadding(7, 3, 1, 1)}
+		return nn.Conv2D(xs[0], xs[1], [2]int{1, 1}, [2]int{1, 1}, pads)
+	}
+	withBias := func(xs []*Node) *Node { return nn.AddBias(conv(xs), xs[2]) }
+	in, k, bias := []int{2, 9, 7, 3}, []int{3, 3, 3, 5}, []int{5}
+	for _, tc := range []struct {
+		name   string
+		fn     func(xs []*Node) *Node
+		native string
+	}{
+		{"bias", withBias, "forward+bias src"},
+		{"bias relu", func(xs []*Node) *Node { return nn.Relu(withBias(xs)) }, "forward+bias+relu"},
+		{"relu", func(xs []*Node) *Node { return nn.Relu(conv(xs)) }, "forward+relu"},
+		// The pre-activation is read twice: nothing folds but the bias.
+		{"bias relu and sum", func(xs []*Node) *Node {
+			s := withBias(xs)
+			return Add(nn.Relu(s), s)
+		}, "forward+bias src"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			compare(t, func(xs []*Node) []*Node { return []*Node{tc.fn(xs)} }, []string{tc.native}, in, k, bias)
+			compare(t, withGrads(tc.fn), []string{tc.native}, in, k, bias)
+		})
+	}
+	// A ReLU whose input is also returned keeps it.
+	compare(t, func(xs []*Node) []*Node {
+		s := withBias(xs)
+		return []*Node{nn.Relu(s), s}
+	}, []string{"forward+bias src"}, in, k, bias)
+}

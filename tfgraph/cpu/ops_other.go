@@ -75,6 +75,7 @@ func (b *Builder) BroadcastInDim(x backends.Op, outputShape shapes.Shape, broadc
 	if err != nil {
 		return nil, err
 	}
+	v.node.params = broadcastAxes
 	if v.node.elt = classifyBroadcast(v.node, broadcastAxes); v.node.elt == nil {
 		if native := newBroadcast(v.node, broadcastAxes); native != nil {
 			v.node.native = native

@@ -26,7 +26,9 @@
     X(dnnl_dilated_convolution_backward_weights_desc_init) X(dnnl_primitive_desc_create)           \
     X(dnnl_primitive_desc_destroy) X(dnnl_primitive_desc_query) X(dnnl_primitive_desc_query_md)    \
     X(dnnl_primitive_create) X(dnnl_primitive_destroy) X(dnnl_primitive_execute)                   \
-    X(dnnl_reorder_primitive_desc_create) X(cblas_sgemm) X(openblas_set_num_threads)
+    X(dnnl_reorder_primitive_desc_create) X(dnnl_post_ops_create) X(dnnl_post_ops_destroy)                \
+    X(dnnl_post_ops_append_eltwise) X(dnnl_primitive_attr_create) X(dnnl_primitive_attr_destroy)   \
+    X(dnnl_primitive_attr_set_post_ops) X(cblas_sgemm) X(openblas_set_num_threads)
 
 extern void omp_set_num_threads(int);
 #define TF_OMP_FUNCS(X) X(omp_set_num_threads)
@@ -56,6 +58,12 @@ TF_OMP_FUNCS(TF_DECLARE)
 #define dnnl_primitive_destroy (*p_dnnl_primitive_destroy)
 #define dnnl_primitive_execute (*p_dnnl_primitive_execute)
 #define dnnl_reorder_primitive_desc_create (*p_dnnl_reorder_primitive_desc_create)
+#define dnnl_post_ops_create (*p_dnnl_post_ops_create)
+#define dnnl_post_ops_destroy (*p_dnnl_post_ops_destroy)
+#define dnnl_post_ops_append_eltwise (*p_dnnl_post_ops_append_eltwise)
+#define dnnl_primitive_attr_create (*p_dnnl_primitive_attr_create)
+#define dnnl_primitive_attr_destroy (*p_dnnl_primitive_attr_destroy)
+#define dnnl_primitive_attr_set_post_ops (*p_dnnl_primitive_attr_set_post_ops)
 #define cblas_sgemm (*p_cblas_sgemm)
 #define openblas_set_num_threads (*p_openblas_set_num_threads)
 #define omp_set_num_threads (*p_omp_set_num_threads)
@@ -120,6 +128,7 @@ typedef struct {
 struct tf_plan {
     dnnl_primitive_t conv;
     tf_role roles[3];
+    dnnl_memory_t bias; // NULL without a bias
     char impl[64];
 };
 
@@ -175,6 +184,7 @@ static void free_role(tf_role *r) {
 void tf_plan_free(tf_plan *p) {
     if (!p) return;
     if (p->conv) dnnl_primitive_destroy(p->conv);
+    if (p->bias) dnnl_memory_destroy(p->bias);
     for (int i = 0; i < 3; i++) free_role(&p->roles[i]);
     free(p);
 }
@@ -202,29 +212,61 @@ static dnnl_status_t bind_role(tf_role *r, const dnnl_memory_desc_t *user_md,
     return st;
 }
 
+// conv_geom is a convolution as tf_conv_plan receives it.
+typedef struct {
+    int nd;
+    const int64_t *src_dims, *src_strides, *dst_dims, *dst_strides;
+    const dnnl_memory_desc_t *wei_any;
+    const int64_t *strides, *dil, *pad_lo, *pad_hi;
+    int epilogue;
+} conv_geom;
+
+// forward_attr returns the attributes of a forward pass: a ReLU post-op
+// when the epilogue asks for one, otherwise none (NULL).
+static dnnl_status_t forward_attr(dnnl_primitive_attr_t *attr, int epilogue) {
+    *attr = NULL;
+    if (!(epilogue & 2)) return dnnl_success;
+    dnnl_post_ops_t po;
+    dnnl_status_t st = dnnl_post_ops_create(&po);
+    if (st != dnnl_success) return st;
+    st = dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f);
+    if (st == dnnl_success) st = dnnl_primitive_attr_create(attr);
+    if (st == dnnl_success) st = dnnl_primitive_attr_set_post_ops(*attr, po);
+    dnnl_post_ops_destroy(po);
+    return st;
+}
+
 // conv_pd builds the primitive descriptor of a plan; with blocked set, the
 // activations take the layout oneDNN prefers rather than the caller's.
-static dnnl_status_t conv_pd(dnnl_primitive_desc_t *pd, int kind, int blocked, int nd, const int64_t *src_dims,
-                             const int64_t *src_strides, const int64_t *dst_dims, const int64_t *dst_strides,
-                             const dnnl_memory_desc_t *wei_any, const int64_t *strides, const int64_t *dil,
-                             const int64_t *pad_lo, const int64_t *pad_hi) {
-    dnnl_memory_desc_t src_md, dst_md;
-    dnnl_status_t st = activation_md(&src_md, blocked, nd, src_dims, src_strides);
-    if (st == dnnl_success) st = activation_md(&dst_md, blocked, nd, dst_dims, dst_strides);
+static dnnl_status_t conv_pd(dnnl_primitive_desc_t *pd, int kind, int blocked, const conv_geom *g) {
+    dnnl_memory_desc_t src_md, dst_md, bias_md;
+    dnnl_status_t st = activation_md(&src_md, blocked, g->nd, g->src_dims, g->src_strides);
+    if (st == dnnl_success) st = activation_md(&dst_md, blocked, g->nd, g->dst_dims, g->dst_strides);
+    int with_bias = kind == TF_CONV_FWD && (g->epilogue & 1);
+    if (st == dnnl_success && with_bias)
+        st = dnnl_memory_desc_init_by_tag(&bias_md, 1, &g->dst_dims[1], dnnl_f32, dnnl_a);
     dnnl_convolution_desc_t fwd, cd;
     if (st == dnnl_success)
         st = dnnl_dilated_convolution_forward_desc_init(&fwd, dnnl_forward_training, dnnl_convolution_direct, &src_md,
-                                                        wei_any, NULL, &dst_md, strides, dil, pad_lo, pad_hi);
+                                                        g->wei_any, with_bias ? &bias_md : NULL, &dst_md, g->strides,
+                                                        g->dil, g->pad_lo, g->pad_hi);
     if (st != dnnl_success) return st;
-    if (kind == TF_CONV_FWD) return dnnl_primitive_desc_create(pd, &fwd, NULL, engine, NULL);
+    if (kind == TF_CONV_FWD) {
+        dnnl_primitive_attr_t attr;
+        if ((st = forward_attr(&attr, g->epilogue)) != dnnl_success) return st;
+        st = dnnl_primitive_desc_create(pd, &fwd, attr, engine, NULL);
+        if (attr) dnnl_primitive_attr_destroy(attr);
+        return st;
+    }
     dnnl_primitive_desc_t fwd_pd;
     if ((st = dnnl_primitive_desc_create(&fwd_pd, &fwd, NULL, engine, NULL)) != dnnl_success) return st;
     if (kind == TF_CONV_BWD_DATA)
-        st = dnnl_dilated_convolution_backward_data_desc_init(&cd, dnnl_convolution_direct, &src_md, wei_any, &dst_md,
-                                                              strides, dil, pad_lo, pad_hi);
+        st = dnnl_dilated_convolution_backward_data_desc_init(&cd, dnnl_convolution_direct, &src_md, g->wei_any,
+                                                              &dst_md, g->strides, g->dil, g->pad_lo, g->pad_hi);
     else
-        st = dnnl_dilated_convolution_backward_weights_desc_init(&cd, dnnl_convolution_direct, &src_md, wei_any, NULL,
-                                                                 &dst_md, strides, dil, pad_lo, pad_hi);
+        st = dnnl_dilated_convolution_backward_weights_desc_init(&cd, dnnl_convolution_direct, &src_md, g->wei_any,
+                                                                 NULL, &dst_md, g->strides, g->dil, g->pad_lo,
+                                                                 g->pad_hi);
     if (st == dnnl_success) st = dnnl_primitive_desc_create(pd, &cd, NULL, engine, fwd_pd);
     dnnl_primitive_desc_destroy(fwd_pd);
     return st;
@@ -239,7 +281,7 @@ static const char *impl_of(const_dnnl_primitive_desc_t pd) {
 tf_plan *tf_conv_plan(int kind, int nd, const int64_t *src_dims, const int64_t *src_strides,
                       const int64_t *dst_dims, const int64_t *dst_strides, int64_t groups,
                       const int64_t *kernel, const int64_t *strides, const int64_t *dilations,
-                      const int64_t *pad_lo, const int64_t *pad_hi, char *err, int errlen) {
+                      const int64_t *pad_lo, const int64_t *pad_hi, int epilogue, char *err, int errlen) {
     int sp = nd - 2;
     dnnl_primitive_desc_t pd = NULL;
     tf_plan *p = calloc(1, sizeof(tf_plan));
@@ -284,13 +326,11 @@ tf_plan *tf_conv_plan(int kind, int nd, const int64_t *src_dims, const int64_t *
     // time from 32 channels up (U-Net and conv-net shapes), but up to 1.3
     // (16 channels) and 2 to 4.5 times (1 to 3 channels, 2 outputs) below.
     int blocked = kind == TF_CONV_BWD_WEIGHTS;
-    CHECK(conv_pd(&pd, kind, blocked, nd, src_dims, src_strides, dst_dims, dst_strides, &wei_any, strides, dil,
-                  pad_lo, pad_hi),
-          "primitive descriptor");
+    conv_geom g = {nd, src_dims, src_strides, dst_dims, dst_strides, &wei_any, strides, dil, pad_lo, pad_hi, epilogue};
+    CHECK(conv_pd(&pd, kind, blocked, &g), "primitive descriptor");
     if (!blocked && groups == 1 && src_dims[1] >= 32 && dst_dims[1] >= 32 && strncmp(impl_of(pd), "brg", 3) != 0) {
         dnnl_primitive_desc_t alt;
-        if (conv_pd(&alt, kind, 1, nd, src_dims, src_strides, dst_dims, dst_strides, &wei_any, strides, dil, pad_lo,
-                    pad_hi) == dnnl_success) {
+        if (conv_pd(&alt, kind, 1, &g) == dnnl_success) {
             // Only a direct kernel is worth the reorders (not, say, a GEMM
             // on channels-first).
             int direct = strncmp(impl_of(alt), "jit", 3) == 0;
@@ -309,6 +349,11 @@ tf_plan *tf_conv_plan(int kind, int nd, const int64_t *src_dims, const int64_t *
         const dnnl_memory_desc_t *md = dnnl_primitive_desc_query_md(pd, dnnl_query_exec_arg_md, args[kind][i]);
         CHECK(md ? dnnl_success : dnnl_invalid_arguments, "layout query");
         CHECK(bind_role(&p->roles[i], user_mds[i], md), "memory binding");
+    }
+    if (kind == TF_CONV_FWD && (epilogue & 1)) {
+        const dnnl_memory_desc_t *md = dnnl_primitive_desc_query_md(pd, dnnl_query_exec_arg_md, DNNL_ARG_BIAS);
+        CHECK(md ? dnnl_success : dnnl_invalid_arguments, "bias layout query");
+        CHECK(dnnl_memory_create(&p->bias, md, engine, DNNL_MEMORY_NONE), "bias memory");
     }
     snprintf(p->impl, sizeof p->impl, "%s", impl_of(pd));
     CHECK(dnnl_primitive_create(&p->conv, pd), "primitive creation");
@@ -344,9 +389,10 @@ static dnnl_status_t bind_scratch(int i, tf_role *r) {
     return dnnl_memory_set_data_handle(r->prim, scratch[i]);
 }
 
-int tf_plan_exec(tf_plan *p, float *src, float *wei, float *dst) {
+int tf_plan_exec(tf_plan *p, float *src, float *wei, float *dst, float *bias) {
     float *data[3] = {src, wei, dst};
-    dnnl_exec_arg_t args[3];
+    dnnl_exec_arg_t args[4];
+    int nargs = 3;
     dnnl_status_t st = dnnl_success;
     for (int i = 0; i < 3 && st == dnnl_success; i++) {
         tf_role *r = &p->roles[i];
@@ -356,12 +402,18 @@ int tf_plan_exec(tf_plan *p, float *src, float *wei, float *dst) {
         args[i].memory = r->prim;
         if (st == dnnl_success && r->reorder && !r->is_output) st = run_reorder(r);
     }
-    if (st == dnnl_success) st = dnnl_primitive_execute(p->conv, stream, 3, args);
+    if (st == dnnl_success && p->bias) {
+        st = dnnl_memory_set_data_handle(p->bias, bias);
+        args[nargs].arg = DNNL_ARG_BIAS;
+        args[nargs++].memory = p->bias;
+    }
+    if (st == dnnl_success) st = dnnl_primitive_execute(p->conv, stream, nargs, args);
     for (int i = 0; i < 3 && st == dnnl_success; i++)
         if (p->roles[i].reorder && p->roles[i].is_output) st = run_reorder(&p->roles[i]);
     if (st == dnnl_success) st = dnnl_stream_wait(stream);
     // The caller's buffers are Go memory: no handle to them may outlive the call.
     for (int i = 0; i < 3; i++) dnnl_memory_set_data_handle(p->roles[i].user, DNNL_MEMORY_NONE);
+    if (p->bias) dnnl_memory_set_data_handle(p->bias, DNNL_MEMORY_NONE);
     return (int)st;
 }
 

@@ -17,16 +17,18 @@ void tf_set_threads(int n);
 // tf_conv_plan builds a convolution primitive and the reorders between the
 // caller's layouts and the primitive's. nd counts all axes of an activation
 // (2 + spatial). src and dst are given by dims and element strides, weights
-// are dense [G, O/G, I/G, k...]. Dilations count from 1. On failure it
-// returns NULL and writes a message into err.
+// are dense [G, O/G, I/G, k...]. Dilations count from 1. A forward plan's
+// epilogue adds a bias per output channel (bit 0) and applies a ReLU
+// (bit 1). On failure it returns NULL and writes a message into err.
 tf_plan *tf_conv_plan(int kind, int nd, const int64_t *src_dims, const int64_t *src_strides,
                       const int64_t *dst_dims, const int64_t *dst_strides, int64_t groups,
                       const int64_t *kernel, const int64_t *strides, const int64_t *dilations,
-                      const int64_t *pad_lo, const int64_t *pad_hi, char *err, int errlen);
+                      const int64_t *pad_lo, const int64_t *pad_hi, int epilogue, char *err, int errlen);
 
-// tf_plan_exec runs a plan on the caller's buffers, which it does not keep.
-// It returns 0 on success, a oneDNN status otherwise.
-int tf_plan_exec(tf_plan *p, float *src, float *wei, float *dst);
+// tf_plan_exec runs a plan on the caller's buffers, which it does not keep;
+// bias is read only by a plan with a bias. It returns 0 on success, a
+// oneDNN status otherwise.
+int tf_plan_exec(tf_plan *p, float *src, float *wei, float *dst, float *bias);
 
 void tf_plan_free(tf_plan *p);
 

@@ -17,8 +17,9 @@ func sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 // in this build.
 func PlanImpl(ConvKind, *ConvSpec) string { return "go" }
 
-func convForward(s *ConvSpec, src, wei, dst []float32) error {
+func convForward(s *ConvSpec, src, wei []float32, e Epilogue, dst []float32) error {
 	goConvForward(s, src, wei, dst)
+	goEpilogue(s, e, dst)
 	return nil
 }
 

@@ -151,10 +151,62 @@ const (
 
 // ConvForward computes dst = conv(src, wei).
 func ConvForward(s *ConvSpec, src, wei, dst []float32) error {
+	return ConvForwardThen(s, src, wei, Epilogue{}, dst)
+}
+
+// Epilogue is what a forward convolution applies to its output before
+// writing it, saving a pass over it: a bias per output channel, then a
+// ReLU.
+type Epilogue struct {
+	Bias []float32 // nil, or one value per output channel
+	ReLU bool      // then x > 0 ? x : 0 (oneDNN may give -0 for negative x)
+}
+
+func (e Epilogue) flags() int {
+	f := 0
+	if e.Bias != nil {
+		f |= 1
+	}
+	if e.ReLU {
+		f |= 2
+	}
+	return f
+}
+
+// ConvForwardThen computes dst = epilogue(conv(src, wei)).
+func ConvForwardThen(s *ConvSpec, src, wei []float32, e Epilogue, dst []float32) error {
 	if err := s.checkLens(src, wei, dst); err != nil {
 		return err
 	}
-	return convForward(s, src, wei, dst)
+	if e.Bias != nil && len(e.Bias) != s.Dst.Dims[1] {
+		return fmt.Errorf("kernels: %d bias values for %d output channels", len(e.Bias), s.Dst.Dims[1])
+	}
+	return convForward(s, src, wei, e, dst)
+}
+
+// goEpilogue applies e to dst in place.
+func goEpilogue(s *ConvSpec, e Epilogue, dst []float32) {
+	if e.flags() == 0 {
+		return
+	}
+	c := newConv3(s)
+	offs := make([]int, c.pos)
+	for n := range c.n {
+		c.dstOffsets(n, 0, offs)
+		for o := range c.o {
+			var b float32
+			if e.Bias != nil {
+				b = e.Bias[o]
+			}
+			for _, off := range offs {
+				v := dst[off+o*c.dc] + b
+				if e.ReLU && !(v > 0) {
+					v = 0
+				}
+				dst[off+o*c.dc] = v
+			}
+		}
+	}
 }
 
 // ConvBackwardData computes the gradient with respect to the source,

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -264,6 +265,75 @@ func TestConv(t *testing.T) {
 			for _, k := range []ConvKind{KindForward, KindBackwardData, KindBackwardWeights} {
 				t.Logf("%s kind %d: %s", name, k, PlanImpl(k, s))
 			}
+		}
+	}
+}
+
+// TestConvEpilogue checks a forward convolution with a bias and a ReLU
+// against ConvForward followed by both, applied by walking the output
+// layout.
+func TestConvEpilogue(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for name, s := range convCases() {
+		src, wei := randSlice(rng, s.Src.extent()), randSlice(rng, s.WeightsLen())
+		bias := randSlice(rng, s.Dst.Dims[1])
+		plain := make([]float32, s.Dst.extent())
+		if err := ConvForward(s, src, wei, plain); err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range []Epilogue{{Bias: bias}, {ReLU: true}, {Bias: bias, ReLU: true}} {
+			want := slices.Clone(plain)
+			eachOffset(s.Dst, func(off, channel int) {
+				if e.Bias != nil {
+					want[off] += e.Bias[channel]
+				}
+				if e.ReLU {
+					want[off] = max(want[off], 0)
+				}
+			})
+			for impl, f := range map[string]func(y []float32) error{
+				"dispatch": func(y []float32) error { return ConvForwardThen(s, src, wei, e, y) },
+				"go": func(y []float32) error {
+					goConvForward(s, src, wei, y)
+					goEpilogue(s, e, y)
+					return nil
+				},
+			} {
+				y := randSlice(rng, len(want))
+				if err := f(y); err != nil {
+					t.Fatalf("%s %s: %v", name, impl, err)
+				}
+				if err := relErr(y, want); err > 1e-5 {
+					t.Errorf("%s %s bias %v relu %v: relative error %.2g", name, impl, e.Bias != nil, e.ReLU, err)
+				}
+			}
+		}
+	}
+	s := convCases()["1x1"]
+	if err := ConvForwardThen(s, make([]float32, s.Src.extent()), make([]float32, s.WeightsLen()),
+		Epilogue{Bias: make([]float32, 3)}, make([]float32, s.Dst.extent())); err == nil {
+		t.Error("a bias of the wrong length was accepted")
+	}
+}
+
+// eachOffset calls f with the offset and channel of every element of l.
+func eachOffset(l Layout, f func(off, channel int)) {
+	idx := make([]int, len(l.Dims))
+	for {
+		off := 0
+		for i, x := range idx {
+			off += x * l.Strides[i]
+		}
+		f(off, idx[1])
+		a := len(idx) - 1
+		for ; a >= 0; a-- {
+			if idx[a]++; idx[a] < l.Dims[a] {
+				break
+			}
+			idx[a] = 0
+		}
+		if a < 0 {
+			return
 		}
 	}
 }

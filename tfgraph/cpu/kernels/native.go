@@ -106,7 +106,7 @@ func sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 // planKey identifies a convolution primitive; the layouts are part of it
 // since they decide the reorders.
 type planKey struct {
-	kind, nd, groups                   int
+	kind, nd, groups, epilogue         int
 	src, srcStrides, dst, dstStrides   [2 + MaxSpatial]int
 	kernel, strides, dil, padLo, padHi [MaxSpatial]int
 }
@@ -125,8 +125,8 @@ var plans = map[planKey]plan{} // touched only on the worker thread
 // (and its scratch memory) forever.
 const maxPlans = 512
 
-func keyOf(kind int, s *ConvSpec) planKey {
-	k := planKey{kind: kind, nd: len(s.Src.Dims), groups: s.groups()}
+func keyOf(kind int, s *ConvSpec, epilogue int) planKey {
+	k := planKey{kind: kind, nd: len(s.Src.Dims), groups: s.groups(), epilogue: epilogue}
 	copy(k.src[:], s.Src.Dims)
 	copy(k.srcStrides[:], s.Src.Strides)
 	copy(k.dst[:], s.Dst.Dims)
@@ -147,10 +147,10 @@ func dims64(xs []int) []C.int64_t {
 	return out
 }
 
-// planFor returns the cached plan, building it on first use. Must run on
-// the worker thread.
-func planFor(kind int, s *ConvSpec) plan {
-	key := keyOf(kind, s)
+// planFor returns the cached plan, building it on first use; epilogue is
+// Epilogue.flags of a forward pass. Must run on the worker thread.
+func planFor(kind int, s *ConvSpec, epilogue int) plan {
+	key := keyOf(kind, s, epilogue)
 	if p, ok := plans[key]; ok {
 		return p
 	}
@@ -166,7 +166,7 @@ func planFor(kind int, s *ConvSpec) plan {
 	c := C.tf_conv_plan(C.int(kind), C.int(len(s.Src.Dims)),
 		&dims64(s.Src.Dims)[0], &dims64(s.Src.Strides)[0], &dims64(s.Dst.Dims)[0], &dims64(s.Dst.Strides)[0],
 		C.int64_t(s.groups()), &dims64(s.Kernel)[0], &dims64(s.Strides)[0], &dims64(s.Dilations)[0],
-		&dims64(s.PadLo)[0], &dims64(s.PadHi)[0], &errBuf[0], C.int(len(errBuf)))
+		&dims64(s.PadLo)[0], &dims64(s.PadHi)[0], C.int(epilogue), &errBuf[0], C.int(len(errBuf)))
 	p := plan{c: c}
 	if c == nil {
 		p.err = C.GoString(&errBuf[0])
@@ -183,7 +183,7 @@ func PlanImpl(kind ConvKind, s *ConvSpec) string {
 	}
 	impl := "go"
 	_ = onWorker(func() {
-		p := planFor(int(kind), s)
+		p := planFor(int(kind), s, 0)
 		if p.c == nil {
 			impl = "go (" + p.err + ")"
 			return
@@ -193,18 +193,22 @@ func PlanImpl(kind ConvKind, s *ConvSpec) string {
 	return impl
 }
 
-// runConv executes the plan for (kind, s) on the three buffers, given in
+// runConv executes the plan for (kind, s, e) on the three buffers, given in
 // convolution order, or reports false when oneDNN has no plan for it.
-func runConv(kind ConvKind, s *ConvSpec, src, wei, dst []float32) (bool, error) {
+func runConv(kind ConvKind, s *ConvSpec, e Epilogue, src, wei, dst []float32) (bool, error) {
 	ran := false
 	var execErr error
 	err := onWorker(func() {
-		p := planFor(int(kind), s)
+		p := planFor(int(kind), s, e.flags())
 		if p.c == nil {
 			return
 		}
 		ran = true
-		if rc := C.tf_plan_exec(p.c, ptr(src), ptr(wei), ptr(dst)); rc != 0 {
+		var bias *C.float
+		if e.Bias != nil {
+			bias = ptr(e.Bias)
+		}
+		if rc := C.tf_plan_exec(p.c, ptr(src), ptr(wei), ptr(dst), bias); rc != 0 {
 			execErr = errors.New("kernels: oneDNN convolution failed (status " + strconv.Itoa(int(rc)) + ")")
 		}
 	})
@@ -214,16 +218,17 @@ func runConv(kind ConvKind, s *ConvSpec, src, wei, dst []float32) (bool, error) 
 	return ran, execErr
 }
 
-func convForward(s *ConvSpec, src, wei, dst []float32) error {
-	if ok, err := runConv(KindForward, s, src, wei, dst); ok || err != nil {
+func convForward(s *ConvSpec, src, wei []float32, e Epilogue, dst []float32) error {
+	if ok, err := runConv(KindForward, s, e, src, wei, dst); ok || err != nil {
 		return err
 	}
 	goConvForward(s, src, wei, dst)
+	goEpilogue(s, e, dst)
 	return nil
 }
 
 func convBackwardData(s *ConvSpec, diffDst, wei, diffSrc []float32) error {
-	if ok, err := runConv(KindBackwardData, s, diffSrc, wei, diffDst); ok || err != nil {
+	if ok, err := runConv(KindBackwardData, s, Epilogue{}, diffSrc, wei, diffDst); ok || err != nil {
 		return err
 	}
 	goConvBackwardData(s, diffDst, wei, diffSrc)
@@ -231,7 +236,7 @@ func convBackwardData(s *ConvSpec, diffDst, wei, diffSrc []float32) error {
 }
 
 func convBackwardWeights(s *ConvSpec, src, diffDst, diffWei []float32) error {
-	if ok, err := runConv(KindBackwardWeights, s, src, diffWei, diffDst); ok || err != nil {
+	if ok, err := runConv(KindBackwardWeights, s, Epilogue{}, src, diffWei, diffDst); ok || err != nil {
 		return err
 	}
 	goConvBackwardWeights(s, src, diffDst, diffWei)
