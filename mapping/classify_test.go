@@ -1,6 +1,8 @@
 package mapping
 
 import (
+	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -15,7 +17,7 @@ func TestClassify(t *testing.T) {
 	next := 0
 	err := Classify(path, bandShares{ch: 3}, m, Options{Overlap: 16, Blend: Gaussian, Batch: 4}, func(y0, rows int, classes []int32) error {
 		if y0 != next || len(classes) != rows*src.info.Width {
-			t.Fatalf("strip at %d with %d classes, want row %d and %d×%d", y0, len(classes), next, rows, src.info.Width)
+			return fmt.Errorf("strip at %d with %d classes, want row %d and %d×%d", y0, len(classes), next, rows, src.info.Width)
 		}
 		for i, got := range classes {
 			px := src.data[(y0*src.info.Width+i)*3:][:3]
@@ -29,7 +31,7 @@ func TestClassify(t *testing.T) {
 				want = -1
 			}
 			if got != want {
-				t.Fatalf("pixel (%d, %d) %v: class %d, want %d", i%src.info.Width, y0+i/src.info.Width, px, got, want)
+				return fmt.Errorf("pixel (%d, %d) %v: class %d, want %d", i%src.info.Width, y0+i/src.info.Width, px, got, want)
 			}
 		}
 		next += rows
@@ -59,5 +61,19 @@ func TestClassifyBadSheets(t *testing.T) {
 	err = Classify(rgb, bandShares{ch: 13}, m, opt, ignore)
 	if err == nil || !strings.Contains(err.Error(), rgb+": has 3 bands, the model takes 13") {
 		t.Errorf("wrong band count: error %v", err)
+	}
+}
+
+// TestSinkGoexit: a sink that leaves its goroutine without returning (as
+// t.FailNow does) stops the run instead of hanging it.
+func TestSinkGoexit(t *testing.T) {
+	src := readShared(t, "rasterio/RGB.byte.tif")
+	m := ModelInfo{Input: []int{64, 64, 3}, Output: []int{64, 64, 3}, Activation: "softmax"}
+	_, err := Run(t.Context(), src, bandShares{ch: 3}, m, Options{Blend: Center, Batch: 2}, func(*Strip) error {
+		runtime.Goexit()
+		return nil
+	})
+	if err == nil || !strings.Contains(err.Error(), "exited without returning") {
+		t.Errorf("error %v", err)
 	}
 }

@@ -2,6 +2,7 @@ package mapping
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"sync"
@@ -85,6 +86,8 @@ type pipeline struct {
 	stats Stats
 }
 
+var errStageExited = errors.New("a pipeline stage exited without returning")
+
 // batchesInFlight bounds memory: one batch filling, one in the engine,
 // one blending, one queued between each pair.
 const batchesInFlight = 4
@@ -97,9 +100,16 @@ func (pl *pipeline) run(parent context.Context, sink func(*Strip) error) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := f(); err != nil {
-				cancel(err)
-			}
+			// A stage that exits without returning (runtime.Goexit, as a
+			// sink calling t.Fatal does) must still stop the others, or
+			// they wait on it forever.
+			err := errStageExited
+			defer func() {
+				if err != nil {
+					cancel(err)
+				}
+			}()
+			err = f()
 		}()
 	}
 	free := make(chan *batch, batchesInFlight)

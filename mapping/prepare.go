@@ -46,7 +46,7 @@ func (p *preparer) apply(x []float32) ([]bool, error) {
 	valid := make([]bool, p.pixels)
 	nb := p.inBands
 	for i := range valid {
-		valid[i] = p.nodata.valid(x[i*nb : (i+1)*nb])
+		valid[i] = !p.nodata.needed || p.nodata.valid(x[i*nb:(i+1)*nb])
 	}
 	if s := p.m.Scale; s != 0 && s != 1 {
 		inv := float32(1 / s)

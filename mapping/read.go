@@ -3,6 +3,7 @@ package mapping
 import (
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/tfrun/tfrun/raster"
 )
@@ -61,6 +62,9 @@ func (br *bandReader) read(r int) (*band, error) {
 type nodataTest struct {
 	values []float32 // per band; NaN where the band has none
 	any    bool
+	// needed is false when no pixel can lack data: no nodata values,
+	// and integer samples, which cannot be NaN.
+	needed bool
 }
 
 func newNodataTest(in raster.Info) nodataTest {
@@ -72,6 +76,7 @@ func newNodataTest(in raster.Info) nodataTest {
 			t.any = true
 		}
 	}
+	t.needed = t.any || strings.HasPrefix(in.DataType, "Float")
 	return t
 }
 
@@ -106,9 +111,14 @@ func (ct *cutter) cut(b *band, c int, dst []float32) {
 		ct.cols[x] = reflect(x0+x, l.width)
 	}
 	rowLen := l.width * nb
+	inside := x0 >= 0 && x0+l.winW <= l.width
 	for y := range l.winH {
 		row := b.data[(reflect(y0+y, l.height)-b.lo)*rowLen:]
-		out := dst[y*l.winW*nb:]
+		out := dst[y*l.winW*nb : (y+1)*l.winW*nb]
+		if inside {
+			copy(out, row[x0*nb:])
+			continue
+		}
 		for x, sx := range ct.cols {
 			copy(out[x*nb:x*nb+nb], row[sx*nb:sx*nb+nb])
 		}
