@@ -350,6 +350,26 @@ func (r *reduceOp) combine(acc, v float64) float64 {
 	return acc + v
 }
 
+// accumulate combines each value of xs into acc, element by element; the
+// switch is outside the loops, which the compiler then keeps tight.
+func (r *reduceOp) accumulate(acc []float64, xs []float32) {
+	acc = acc[:len(xs)]
+	switch r.typ {
+	case backends.ReduceOpMax:
+		for j, v := range xs {
+			acc[j] = max(acc[j], float64(v))
+		}
+	case backends.ReduceOpMin:
+		for j, v := range xs {
+			acc[j] = min(acc[j], float64(v))
+		}
+	default:
+		for j, v := range xs {
+			acc[j] += float64(v)
+		}
+	}
+}
+
 func (r *reduceOp) init() float64 {
 	switch r.typ {
 	case backends.ReduceOpMax:
@@ -388,9 +408,7 @@ func (r *reduceOp) run(ins, outs []any) error {
 				acc[i] = r.init()
 			}
 			for i := w * per; i < min(r.rows, (w+1)*per); i++ {
-				for j, v := range x[i*r.cols : (i+1)*r.cols] {
-					acc[j] = r.combine(acc[j], float64(v))
-				}
+				r.accumulate(acc, x[i*r.cols:(i+1)*r.cols])
 			}
 			parts[w] = acc
 		}
@@ -427,9 +445,7 @@ func (r *reduceOp) general(x, y []float32) {
 			clear(idx)
 			off := base
 			for {
-				for j, v := range x[off : off+r.lanes] {
-					acc[j] = r.combine(acc[j], float64(v))
-				}
+				r.accumulate(acc, x[off:off+r.lanes])
 				a := len(idx) - 1
 				for ; a >= 0; a-- {
 					idx[a]++
