@@ -430,8 +430,9 @@ func TestDataMovement(t *testing.T) {
 	compare(t, func(xs []*Node) []*Node {
 		x := xs[0] // [37, 30, 41]
 		return []*Node{TransposeAllAxes(x, 2, 0, 1), BroadcastToDims(Reshape(x, 37, 1, 30, 41), 37, 3, 30, 41),
-			Slice(x, AxisRange(1, 36), AxisRange().Stride(2), AxisRange(3, 40))}
-	}, []string{"Transpose", "BroadcastInDim", "Slice"}, []int{37, 30, 41})
+			Slice(x, AxisRange(1, 36), AxisRange().Stride(2), AxisRange(3, 40)),
+			Concatenate([]*Node{x, Neg(x)}, 2), Concatenate([]*Node{Neg(x), x}, 1)}
+	}, []string{"Transpose", "BroadcastInDim", "Slice", "Concatenate"}, []int{37, 30, 41})
 	compare(t, func(xs []*Node) []*Node {
 		one := Slice(xs[0], AxisRange(2, 3))
 		return []*Node{TransposeAllAxes(Reshape(one, 1, 1), 1, 0), Reshape(one)}

@@ -107,11 +107,19 @@ func (c *concatOp) String() string {
 
 func (c *concatOp) run(ins, outs []any) error {
 	out := outs[0].([]float32)
-	at := 0
-	for o := range c.outer {
-		for i, size := range c.sizes {
-			at += copy(out[at:at+size], ins[i].([]float32)[o*size:(o+1)*size])
+	row := len(out) / c.outer // elements per outer index
+	copyRows := func(lo, hi int) {
+		at := lo * row
+		for o := lo; o < hi; o++ {
+			for i, size := range c.sizes {
+				at += copy(out[at:at+size], ins[i].([]float32)[o*size:(o+1)*size])
+			}
 		}
 	}
+	if len(out) < eltMinParallel {
+		copyRows(0, c.outer)
+		return nil
+	}
+	parallel(c.outer, copyRows)
 	return nil
 }
