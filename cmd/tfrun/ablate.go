@@ -28,7 +28,7 @@ func ablateCommand() *cli.Command {
 			"All runs share the config's data, seed, epochs and batch size. Each is scored on the config's test data, " +
 			"or, with --raster/--reference/--columns/--rows, on a map of a scene as `eval --raster` scores it; for a data.scene config the scene's " +
 			"image and label raster are the defaults, so --columns 450:900 scores the east half of a scene trained on the west. " +
-			"Writes DIR/VARIANT/ (the model, history.csv, test.json) per run, and DIR/ablation.csv and ablation.md, " +
+			"Writes DIR/VARIANT/ (the model, history.csv, test.json, and assessment/ with report.csv, report.md, report.json and confusion.png) per run, and DIR/ablation.csv and ablation.md, " +
 			"rewritten after every run so that finished rows survive an interrupted ablation; prints the table: " +
 			"params, seconds per epoch (training plus validation), OA, kappa, mIoU, and per-class F1 when --losses is given.",
 		Flags: append([]cli.Flag{
@@ -222,9 +222,14 @@ func runAblate(c *cli.Context) error {
 		if err != nil {
 			return fmt.Errorf("variant %s: %v", v.name, err)
 		}
-		a, err := score(filepath.Join(out, v.name), run)
+		dir := filepath.Join(out, v.name)
+		a, err := score(dir, run)
 		if err != nil {
 			return fmt.Errorf("variant %s: %v", v.name, err)
+		}
+		doc := rpt.Document{Title: "Variant " + v.name, About: [][2]string{{"overrides", strings.Join(v.sets, " ")}}, Assessment: a}
+		if err := rpt.Write(filepath.Join(dir, "assessment"), doc); err != nil {
+			return err
 		}
 		rows = append(rows, ablationRow{
 			variant:     v,

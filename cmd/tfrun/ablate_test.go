@@ -110,8 +110,10 @@ train: {optimizer: adam, learning_rate: 0.01, batch_size: 7, epochs: 2, seed: 1}
 				t.Errorf("row %s: score %q out of range", loss, cell)
 			}
 		}
-		if _, err := os.Stat(filepath.Join(out, loss, "model.yaml")); err != nil {
-			t.Errorf("variant %s has no saved model: %v", loss, err)
+		for _, f := range []string{"model.yaml", "assessment/report.md", "assessment/confusion.png"} {
+			if _, err := os.Stat(filepath.Join(out, loss, f)); err != nil {
+				t.Errorf("variant %s has no %s: %v", loss, f, err)
+			}
 		}
 	}
 	// Same start, different losses: the trained weights must differ.
