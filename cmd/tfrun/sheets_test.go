@@ -17,6 +17,7 @@ import (
 	"github.com/tfrun/tfrun/models"
 	"github.com/tfrun/tfrun/pipeline"
 	"github.com/tfrun/tfrun/raster"
+	"gopkg.in/yaml.v3"
 )
 
 const rgbByte = "../../../shared/data/rasterio/RGB.byte.tif"
@@ -231,4 +232,56 @@ func countProducts(t *testing.T, dir string) (maps, temps int) {
 		}
 	}
 	return maps, temps
+}
+
+// TestK8sManifests checks deploy/k8s: each Job is Indexed, tells tfrun the
+// shard count it runs with, and passes predict flags that exist.
+func TestK8sManifests(t *testing.T) {
+	files, _ := filepath.Glob("../../deploy/k8s/indexed-job*.yaml")
+	if len(files) < 2 {
+		t.Fatalf("found %v, want the CPU and GPU Indexed Jobs", files)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var job struct {
+			Kind string
+			Spec struct {
+				CompletionMode string `yaml:"completionMode"`
+				Completions    int
+				Template       struct {
+					Spec struct {
+						Containers []struct {
+							Args []string
+							Env  []struct{ Name, Value string }
+						}
+					}
+				}
+			}
+		}
+		if err := yaml.Unmarshal(b, &job); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if job.Kind != "Job" || job.Spec.CompletionMode != "Indexed" || len(job.Spec.Template.Spec.Containers) != 1 {
+			t.Fatalf("%s: not an Indexed Job of one container", f)
+		}
+		c := job.Spec.Template.Spec.Containers[0]
+		count := ""
+		for _, e := range c.Env {
+			if e.Name == batch.CountEnv {
+				count = e.Value
+			}
+		}
+		if count != fmt.Sprint(job.Spec.Completions) {
+			t.Errorf("%s: %s=%q but %d completions", f, batch.CountEnv, count, job.Spec.Completions)
+		}
+		if len(c.Args) == 0 || c.Args[0] != "predict" {
+			t.Fatalf("%s: args %v do not run predict", f, c.Args)
+		}
+		if r := run(t, nil, append(c.Args, "--help")...); r.code != 0 {
+			t.Errorf("%s: tfrun does not take the flags %v: %s", f, c.Args, r.stderr)
+		}
+	}
 }
