@@ -74,7 +74,7 @@ func ablationAxes(c *cli.Context) ([]axis, error) {
 		}
 		axes = append(axes, axis{label: f.label, key: f.key, values: vals})
 	}
-	for _, v := range rejoinVary(c.StringSlice("vary")) {
+	for _, v := range c.StringSlice("vary") {
 		key, list, ok := strings.Cut(v, "=")
 		vals := splitList(list)
 		if !ok || key == "" || len(vals) == 0 {
@@ -86,22 +86,6 @@ func ablationAxes(c *cli.Context) ([]axis, error) {
 		return nil, fmt.Errorf("nothing to compare: give --backbones, --decoders, --losses or --vary")
 	}
 	return axes, nil
-}
-
-// rejoinVary undoes urfave/cli's splitting of slice flags at commas, which
-// cuts "model.options.base=16,32" into "model.options.base=16" and "32":
-// a piece without "KEY=" continues the previous one.
-func rejoinVary(pieces []string) []string {
-	var out []string
-	for _, p := range pieces {
-		key, _, ok := strings.Cut(p, "=")
-		if ok && key != "" && !strings.ContainsAny(key, "[]{}, ") || len(out) == 0 {
-			out = append(out, p)
-			continue
-		}
-		out[len(out)-1] += "," + p
-	}
-	return out
 }
 
 // splitList splits on commas outside brackets, so that a value may be a

@@ -26,6 +26,9 @@ func app() *cli.App {
 			"or on XLA through a PJRT plugin, saves them as folders, and evaluates and predicts with them.\n" +
 			"Exit status: 0 on success, 2 on any error (bad input, bad config, engine failure).",
 		HideHelpCommand: true,
+		// Values such as --set model.input=[64,64,3] hold commas; repeat a
+		// flag to give several.
+		DisableSliceFlagSeparator: true,
 		Commands: []*cli.Command{
 			trainCommand(),
 			evalCommand(),

@@ -33,19 +33,25 @@ func trainCommand() *cli.Command {
 			"history.csv (Keras CSVLogger columns), curves.png (loss and accuracy per epoch) and, when data.test is set, " +
 			"test.json with the saved model's accuracy on it.",
 		Flags: append([]cli.Flag{
-			&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "run config (see configs/)", Required: true},
-			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "output folder for the model, log and plot", Required: true},
+			// Checked in runTrain: urfave/cli would demand required flags of
+			// `train` before it reaches the deeplab subcommand.
+			&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "run config (see configs/); required"},
+			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "output folder for the model, log and plot; required"},
 			&cli.StringSliceFlag{Name: "set", Usage: "override a config key, e.g. --set train.learning_rate=0.01 (repeatable)"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress bar or per-epoch lines"},
 			&cli.StringFlag{Name: "init", Usage: "fine-tune this model (a tfrun folder, a Keras SavedModel or .h5) instead of building the config's model:; " +
 				"with --engine tensorflow, a SavedModel exported by scripts/export_trainable.py, trained and written back as a SavedModel"},
 			signatureFlag(),
 		}, engineFlags()...),
-		Action: runTrain,
+		Action:      runTrain,
+		Subcommands: []*cli.Command{trainDeepLabCommand()},
 	}
 }
 
 func runTrain(c *cli.Context) error {
+	if !c.IsSet("config") || !c.IsSet("out") {
+		return fmt.Errorf("train: give --config and --out (or use `tfrun train deeplab`)")
+	}
 	cfg, err := config.Load(c.String("config"), c.StringSlice("set"))
 	if err != nil {
 		return err
