@@ -27,7 +27,7 @@ func (b *Builder) Compile(outputs []backends.Op, shardings []*backends.ShardingS
 	}
 	b.done = true
 	c := &compiler{b: b, stepOf: make(map[*node]int), slots: make(map[*value]int), writes: make(map[*value]*value),
-		folded: make(map[*node]*node)}
+		folded: make(map[*node]*node), deferred: make(map[*node]bool)}
 	c.markLive(outs)
 	readers := c.readers(outs)
 	c.foldEpilogues(readers)
@@ -81,6 +81,9 @@ type compiler struct {
 	// folded holds the nodes a fold removed, each with the node whose step
 	// computes its value, or nil when nothing reads the value any more.
 	folded map[*node]*node
+	// deferred holds nodes to compute just before their first reader,
+	// rather than where they were recorded (see foldReLU).
+	deferred map[*node]bool
 }
 
 // readers counts the live nodes that read each value, plus one for each
@@ -174,21 +177,16 @@ func (c *compiler) foldReshapes(readers map[*value]int) {
 // schedule places live nodes in recording order (a topological order). A
 // delegated node joins the last segment, and a fusible one the last fused
 // program of its element count, when all its inputs are ready by then: ops
-// that do not depend on the steps in between share a step across them.
+// that do not depend on the steps in between share a step across them. A
+// deferred node is placed just before its first reader instead.
 func (c *compiler) schedule() {
 	last := map[stepKind]int{delegated: -1, fusedKind: -1}
-	for _, n := range c.b.nodes {
-		if !c.live[n.id] || n.op == backends.OpTypeParameter || n.op == backends.OpTypeConstant {
-			continue
-		}
-		if _, ok := c.folded[n]; ok {
-			continue
-		}
+	place := func(n *node) {
 		kind := kindOf(n)
 		if kind == nativeKind {
 			c.stepOf[n] = len(c.steps)
 			c.steps = append(c.steps, &plannedStep{kind: kind, nodes: []*node{n}})
-			continue
+			return
 		}
 		at := last[kind]
 		join := at >= 0
@@ -207,6 +205,20 @@ func (c *compiler) schedule() {
 		}
 		c.stepOf[n] = at
 		c.steps[at].nodes = append(c.steps[at].nodes, n)
+	}
+	for _, n := range c.b.nodes {
+		if !c.live[n.id] || n.op == backends.OpTypeParameter || n.op == backends.OpTypeConstant || c.deferred[n] {
+			continue
+		}
+		if _, ok := c.folded[n]; ok {
+			continue
+		}
+		for _, in := range n.inputs {
+			if _, placed := c.stepOf[in.node]; c.deferred[in.node] && !placed {
+				place(in.node)
+			}
+		}
+		place(n)
 	}
 }
 

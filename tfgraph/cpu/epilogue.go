@@ -16,7 +16,7 @@ import (
 // ReLU read compute them, and write the ReLU's (or the add's) value. The
 // comparison x > 0 of a ReLU that the backward pass also reads stays, made
 // to read the ReLU's output instead (the same for every x but NaN), so that
-// x itself need not be kept.
+// x itself need not be kept, and moves to the backward pass.
 func (c *compiler) foldEpilogues(readers map[*value]int) {
 	// ReLUs first: a bias add folded alone would hide the ReLU after it.
 	for _, n := range c.b.nodes {
@@ -53,7 +53,11 @@ func (c *compiler) foldReLU(where *node, readers map[*value]int) {
 	if readers[mask] == 1 {
 		c.folded[gt] = nil
 	} else {
+		// Computed where the backward pass reads it, it joins that pass's
+		// program rather than being a pass of its own, and no mask is kept
+		// from the forward pass to the backward one.
 		gt.inputs = []*value{y, gt.inputs[1]}
+		c.deferred[gt] = true
 	}
 	c.fold(conv, bias, true, y, removed, readers)
 }
