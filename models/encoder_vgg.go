@@ -37,3 +37,11 @@ func vgg16Encoder(n *net, x *Tensor, s *strides, bn bool) Features {
 	blocks, _ := vgg16(n, x, s, bn)
 	return Features{Low: blocks[2], Out: blocks[4]}
 }
+
+// vggOptions reads the options of the models built on VGG16 alone: width
+// (filter multiplier, 1) and batchnorm (VGG16-BN, false).
+func vggOptions(o *Options, input []int, stride int) (width float64, bn bool, err error) {
+	width = o.Float("width", 1)
+	bn = o.Bool("batchnorm", false)
+	return width, bn, checkZoo(o, input, stride, width)
+}

@@ -76,11 +76,10 @@ func TestCourseModelSizes(t *testing.T) {
 	}
 }
 
-func TestSpecRoundTrip(t *testing.T) {
-	m, err := FromZoo("convnet", []int{28, 28, 1}, 10)
-	if err != nil {
-		t.Fatal(err)
-	}
+// roundTrip writes m out as a layer list in YAML and builds it back, as a
+// saved model is loaded.
+func roundTrip(t *testing.T, m *Model) *Model {
+	t.Helper()
 	s, err := SpecOf(m)
 	if err != nil {
 		t.Fatal(err)
@@ -91,10 +90,18 @@ func TestSpecRoundTrip(t *testing.T) {
 	}
 	back, err := specFromYAML(t, string(b)).Build()
 	if err != nil {
-		t.Fatalf("%v\n%s", err, b)
+		t.Fatalf("%s: %v\n%s", m.Name, err, b)
 	}
-	if back.ParamCount() != m.ParamCount() || len(back.Nodes) != len(m.Nodes) {
-		t.Errorf("round trip changed the model:\n%s", b)
+	return back
+}
+
+func TestSpecRoundTrip(t *testing.T) {
+	m, err := FromZoo("convnet", []int{28, 28, 1}, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back := roundTrip(t, m); back.ParamCount() != m.ParamCount() || len(back.Nodes) != len(m.Nodes) {
+		t.Error("round trip changed the model")
 	}
 }
 

@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/tfrun/tfrun/layers"
-	"gopkg.in/yaml.v3"
 )
 
 // encoderModel builds a backbone alone, up to its output.
@@ -189,7 +188,7 @@ func TestZooErrors(t *testing.T) {
 }
 
 // TestZooSpecRoundTrip writes the new zoo models out as layers and builds
-// them back, as a saved model is loaded.
+// them back.
 func TestZooSpecRoundTrip(t *testing.T) {
 	for _, tc := range []struct {
 		zoo  string
@@ -208,18 +207,7 @@ func TestZooSpecRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s, err := SpecOf(m)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := yaml.Marshal(s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		back, err := specFromYAML(t, string(b)).Build()
-		if err != nil {
-			t.Fatalf("%s: %v", tc.zoo, err)
-		}
+		back := roundTrip(t, m)
 		if back.ParamCount() != m.ParamCount() || back.MACs() != m.MACs() || len(back.Nodes) != len(m.Nodes) ||
 			back.OutputActivation() != m.OutputActivation() || fmt.Sprint(back.Output.Shape) != fmt.Sprint(m.Output.Shape) {
 			t.Errorf("%s %v: the round trip changed the model", tc.zoo, tc.opts)

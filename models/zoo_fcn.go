@@ -12,9 +12,8 @@ import "github.com/tfrun/tfrun/layers"
 // Options: width (filter multiplier, 1) and batchnorm (VGG16-BN, false).
 func init() {
 	RegisterZoo("fcn8", func(input []int, classes int, o *Options) (*Model, error) {
-		width := o.Float("width", 1)
-		bn := o.Bool("batchnorm", false)
-		if err := checkZoo(o, input, 32, width); err != nil {
+		width, bn, err := vggOptions(o, input, 32)
+		if err != nil {
 			return nil, err
 		}
 		classes = orDefault(classes, 1)

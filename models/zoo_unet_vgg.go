@@ -23,9 +23,8 @@ import (
 // up-sampling. Options: base (32) and dropout (0.2).
 func init() {
 	RegisterZoo("unet-vgg", func(input []int, classes int, o *Options) (*Model, error) {
-		width := o.Float("width", 1)
-		bn := o.Bool("batchnorm", false)
-		if err := checkZoo(o, input, 16, width); err != nil {
+		width, bn, err := vggOptions(o, input, 16)
+		if err != nil {
 			return nil, err
 		}
 		n := newNet("unet_vgg", width)

@@ -42,7 +42,14 @@ type result struct {
 
 func run(t *testing.T, env []string, args ...string) result {
 	t.Helper()
+	return runIn(t, "", env, args...)
+}
+
+// runIn runs tfrun in folder dir ("" is the package's).
+func runIn(t *testing.T, dir string, env []string, args ...string) result {
+	t.Helper()
 	cmd := exec.Command(binary, args...)
+	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
 	var so, se strings.Builder
 	cmd.Stdout, cmd.Stderr = &so, &se
