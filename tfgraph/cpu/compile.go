@@ -206,6 +206,15 @@ func (c *compiler) schedule() {
 		c.stepOf[n] = at
 		c.steps[at].nodes = append(c.steps[at].nodes, n)
 	}
+	var placeAfterDeferred func(n *node)
+	placeAfterDeferred = func(n *node) {
+		for _, in := range n.inputs {
+			if _, placed := c.stepOf[in.node]; c.deferred[in.node] && !placed {
+				placeAfterDeferred(in.node)
+			}
+		}
+		place(n)
+	}
 	for _, n := range c.b.nodes {
 		if !c.live[n.id] || n.op == backends.OpTypeParameter || n.op == backends.OpTypeConstant || c.deferred[n] {
 			continue
@@ -213,12 +222,7 @@ func (c *compiler) schedule() {
 		if _, ok := c.folded[n]; ok {
 			continue
 		}
-		for _, in := range n.inputs {
-			if _, placed := c.stepOf[in.node]; c.deferred[in.node] && !placed {
-				place(in.node)
-			}
-		}
-		place(n)
+		placeAfterDeferred(n)
 	}
 }
 

@@ -58,6 +58,11 @@ func (c *compiler) foldReLU(where *node, readers map[*value]int) {
 		// from the forward pass to the backward one.
 		gt.inputs = []*value{y, gt.inputs[1]}
 		c.deferred[gt] = true
+		if z := gt.inputs[1].node; z.elt != nil {
+			// The zeros it compares with come along, rather than being
+			// written out in the forward pass and kept until then.
+			c.deferred[z] = true
+		}
 	}
 	c.fold(conv, bias, true, y, removed, readers)
 }
