@@ -36,29 +36,29 @@ func newMapBlend(l layout, k int, b Blend) *mapBlend {
 func (m *mapBlend) add(r, c int, probs []float32, valid []bool) {
 	l, k := m.l, m.k
 	x0, y0 := l.origin(r, c)
+	// The part of the contributing region that lies on the sheet.
 	reg := m.w.region
-	for wy := reg.y0; wy < reg.y1; wy++ {
-		y := y0 + wy
-		if y < 0 || y >= l.height {
-			continue
-		}
-		band := (y - m.lo) * l.width
-		for wx := reg.x0; wx < reg.x1; wx++ {
-			x := x0 + wx
-			if x < 0 || x >= l.width {
+	xa, xb := max(reg.x0, -x0), min(reg.x1, l.width-x0)
+	ya, yb := max(reg.y0, -y0), min(reg.y1, l.height-y0)
+	if xa >= xb {
+		return
+	}
+	for wy := ya; wy < yb; wy++ {
+		src := wy*l.winW + xa
+		dst := (y0+wy-m.lo)*l.width + x0 + xa
+		n := xb - xa
+		w, ok := m.w.w[src:src+n], valid[src:src+n]
+		weight, seen := m.weight[dst:dst+n], m.valid[dst:dst+n]
+		sum, p := m.sum[dst*k:(dst+n)*k], probs[src*k:(src+n)*k]
+		for i := range ok {
+			if !ok[i] {
 				continue
 			}
-			src := wy*l.winW + wx
-			if !valid[src] {
-				continue
-			}
-			dst := band + x
-			wt := m.w.w[src]
-			m.weight[dst] += wt
-			m.valid[dst] = true
-			s, p := m.sum[dst*k:(dst+1)*k], probs[src*k:(src+1)*k]
-			for j := range s {
-				s[j] += wt * p[j]
+			wt := w[i]
+			weight[i] += wt
+			seen[i] = true
+			for j := i * k; j < (i+1)*k; j++ {
+				sum[j] += wt * p[j]
 			}
 		}
 	}

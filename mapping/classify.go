@@ -32,7 +32,7 @@ func Classify(path string, p Predictor, m ModelInfo, opt Options, emit func(y0, 
 // otherwise: GDAL's default, 5% of the machine's memory, would hold a
 // large sheet's blocks and defeat the bounded memory of the pipeline,
 // which reads each row once anyway.
-const gdalCache = "256"
+const gdalCache = "128"
 
 // Open opens a sheet for Run.
 func Open(path string) (*raster.File, error) {

@@ -88,9 +88,9 @@ type pipeline struct {
 
 var errStageExited = errors.New("a pipeline stage exited without returning")
 
-// batchesInFlight bounds memory: one batch filling, one in the engine,
-// one blending, one queued between each pair.
-const batchesInFlight = 4
+// batchesInFlight bounds memory: one batch filling, one queued, one in
+// the engine, one queued, one blending.
+const batchesInFlight = 5
 
 func (pl *pipeline) run(parent context.Context, sink func(*Strip) error) error {
 	ctx, cancel := context.WithCancelCause(parent)
@@ -116,12 +116,17 @@ func (pl *pipeline) run(parent context.Context, sink func(*Strip) error) error {
 	for range batchesInFlight {
 		free <- &batch{x: make([]float32, pl.opt.Batch*dims.Product(pl.m.Input))}
 	}
-	bands := make(chan *band, 1)
+	// Bands and strips span the sheet's width, so they are handed over
+	// without a queue: the reader reads the next band while the current one
+	// is cut, the blender blends while the last strip is written. Batches,
+	// small, queue so that the engine never waits.
+	bands := make(chan *band)
 	filled := make(chan *batch, 1)
 	inferred := make(chan *batch, 1)
-	strips := make(chan *Strip, 1)
-	stage(func() error { return pl.read(ctx, bands) })
-	stage(func() error { return pl.pack(ctx, bands, free, filled) })
+	strips := make(chan *Strip)
+	br := newBandReader(pl.src, pl.l, pl.m.Raster == nil)
+	stage(func() error { return pl.read(ctx, br, bands) })
+	stage(func() error { return pl.pack(ctx, br, bands, free, filled) })
 	stage(func() error { return pl.infer(ctx, filled, inferred) })
 	stage(func() error { return pl.blendAll(ctx, inferred, free, strips) })
 	stage(func() error {
@@ -164,9 +169,8 @@ func receive[T any](ctx context.Context, ch <-chan T) (T, bool) {
 	}
 }
 
-func (pl *pipeline) read(ctx context.Context, out chan<- *band) error {
+func (pl *pipeline) read(ctx context.Context, br *bandReader, out chan<- *band) error {
 	defer close(out)
-	br := &bandReader{src: pl.src, l: pl.l}
 	for r := range pl.l.rows {
 		b, err := br.read(r)
 		if err != nil {
@@ -181,17 +185,22 @@ func (pl *pipeline) read(ctx context.Context, out chan<- *band) error {
 
 // pack cuts windows out of bands into batches, leaving out windows whose
 // contributing region holds no data.
-func (pl *pipeline) pack(ctx context.Context, in <-chan *band, free <-chan *batch, out chan<- *batch) error {
+func (pl *pipeline) pack(ctx context.Context, br *bandReader, in <-chan *band, free <-chan *batch, out chan<- *batch) error {
 	defer close(out)
 	prep := newPreparer(pl.m, pl.src.Info(), pl.l)
 	ct := &cutter{l: pl.l, bands: pl.src.Info().Bands}
 	size := dims.Product(pl.m.Input)
 	var cur *batch
+	var prev *band
 	for {
 		b, ok := receive(ctx, in)
 		if !ok {
 			break
 		}
+		if prev != nil {
+			br.release(prev)
+		}
+		prev = b
 		for c := range pl.l.cols {
 			if cur == nil {
 				if cur, ok = receive(ctx, free); !ok {
@@ -201,9 +210,9 @@ func (pl *pipeline) pack(ctx context.Context, in <-chan *band, free <-chan *batc
 			}
 			e := entry{r: b.r, c: c, slot: -1}
 			x := cur.x[cur.n*size : (cur.n+1)*size]
-			ct.cut(b, c, prep.raw(x))
-			valid, err := prep.apply(x)
-			if err != nil {
+			valid := make([]bool, pl.l.winW*pl.l.winH)
+			ct.cut(b, c, prep.raw(x), valid)
+			if err := prep.apply(x, valid); err != nil {
 				return err
 			}
 			if anyIn(valid, pl.l.winW, pl.w.region) {

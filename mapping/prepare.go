@@ -6,17 +6,17 @@ import (
 
 // preparer turns a window's raw samples into model input and tells which
 // pixels hold data: through the model's fitted raster preprocessing when
-// it has one, else by the sheet's nodata values and the model's scale.
+// it has one, else by the sheet's nodata values (the cutter's valid) and
+// the model's scale.
 type preparer struct {
 	m       ModelInfo
 	pixels  int
 	inBands int
-	nodata  nodataTest
 	scratch []float32 // raw samples, when preprocessing changes the band count
 }
 
 func newPreparer(m ModelInfo, in raster.Info, l layout) *preparer {
-	p := &preparer{m: m, pixels: l.winW * l.winH, inBands: in.Bands, nodata: newNodataTest(in)}
+	p := &preparer{m: m, pixels: l.winW * l.winH, inBands: in.Bands}
 	if m.Raster != nil {
 		p.scratch = make([]float32, p.pixels*in.Bands)
 	}
@@ -32,21 +32,17 @@ func (p *preparer) raw(x []float32) []float32 {
 	return x
 }
 
-// apply prepares the raw samples into x and returns the window's valid
-// pixels (a new slice: it travels with the window).
-func (p *preparer) apply(x []float32) ([]bool, error) {
+// apply prepares the raw samples into x, and valid with them when the
+// model's preprocessing decides nodata.
+func (p *preparer) apply(x []float32, valid []bool) error {
 	if p.scratch != nil {
-		out, valid, err := p.m.Raster.Apply(p.scratch, p.pixels, p.inBands)
+		out, ok, err := p.m.Raster.Apply(p.scratch, p.pixels, p.inBands)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		copy(x, out)
-		return valid, nil
-	}
-	valid := make([]bool, p.pixels)
-	nb := p.inBands
-	for i := range valid {
-		valid[i] = !p.nodata.needed || p.nodata.valid(x[i*nb:(i+1)*nb])
+		copy(valid, ok)
+		return nil
 	}
 	if s := p.m.Scale; s != 0 && s != 1 {
 		inv := float32(1 / s)
@@ -54,5 +50,5 @@ func (p *preparer) apply(x []float32) ([]bool, error) {
 			x[i] *= inv
 		}
 	}
-	return valid, nil
+	return nil
 }

@@ -20,14 +20,29 @@ type band struct {
 	r      int // window row
 	lo, hi int
 	data   []float32
+	// valid tells which pixels hold data, by the sheet's nodata values;
+	// nil when every pixel does.
+	valid []bool
 }
 
 // bandReader reads the bands of successive window rows, reading each
-// sheet row once: rows shared with the previous band are copied from it.
+// sheet row once, and testing its pixels for nodata once: rows shared with
+// the previous band are copied from it. Bands the cutter is done with come
+// back through spent, so a run allocates three bands, not one per row.
 type bandReader struct {
-	src  Source
-	l    layout
-	prev *band
+	src    Source
+	l      layout
+	nodata nodataTest
+	prev   *band
+	spent  chan *band
+}
+
+// newBandReader reads src; testNodata is false when the model's own
+// preprocessing decides which pixels hold data.
+func newBandReader(src Source, l layout, testNodata bool) *bandReader {
+	br := &bandReader{src: src, l: l, nodata: newNodataTest(src.Info()), spent: make(chan *band, 2)}
+	br.nodata.needed = br.nodata.needed && testNodata
+	return br
 }
 
 func (br *bandReader) read(r int) (*band, error) {
@@ -38,12 +53,20 @@ func (br *bandReader) read(r int) (*band, error) {
 		s := reflect(y, in.Height)
 		lo, hi = min(lo, s), max(hi, s+1)
 	}
+	b := br.recycled()
+	b.r, b.lo, b.hi = r, lo, hi
 	rowLen := in.Width * in.Bands
-	b := &band{r: r, lo: lo, hi: hi, data: make([]float32, (hi-lo)*rowLen)}
+	b.data = b.data[:(hi-lo)*rowLen]
+	if br.nodata.needed {
+		b.valid = b.valid[:(hi-lo)*in.Width]
+	}
 	from := lo
 	if p := br.prev; p != nil && p.lo <= lo && lo < p.hi {
 		from = min(p.hi, hi)
 		copy(b.data, p.data[(lo-p.lo)*rowLen:(from-p.lo)*rowLen])
+		if b.valid != nil {
+			copy(b.valid, p.valid[(lo-p.lo)*in.Width:(from-p.lo)*in.Width])
+		}
 	}
 	if from < hi {
 		rows, err := br.src.ReadWindow(0, from, in.Width, hi-from)
@@ -51,9 +74,40 @@ func (br *bandReader) read(r int) (*band, error) {
 			return nil, err
 		}
 		copy(b.data[(from-lo)*rowLen:], rows)
+		if b.valid != nil {
+			v := b.valid[(from-lo)*in.Width:]
+			for i := range (hi - from) * in.Width {
+				v[i] = br.nodata.valid(rows[i*in.Bands : (i+1)*in.Bands])
+			}
+		}
 	}
 	br.prev = b
 	return b, nil
+}
+
+// recycled returns a spent band, or a new one big enough for any row.
+func (br *bandReader) recycled() *band {
+	select {
+	case b := <-br.spent:
+		return b
+	default:
+	}
+	in := br.src.Info()
+	rows := min(br.l.winH, in.Height)
+	b := &band{data: make([]float32, rows*in.Width*in.Bands)}
+	if br.nodata.needed {
+		b.valid = make([]bool, rows*in.Width)
+	}
+	return b
+}
+
+// release hands back a band the cutter is done with. The reader has long
+// finished copying from it: it sent the next band only once built.
+func (br *bandReader) release(b *band) {
+	select {
+	case br.spent <- b:
+	default:
+	}
 }
 
 // nodataTest tells pixels without data: those where every band that has
@@ -100,8 +154,9 @@ type cutter struct {
 	cols  []int // sheet column of each window column, for the current window
 }
 
-// cut fills dst ([winH, winW, bands]) with window (b.r, c).
-func (ct *cutter) cut(b *band, c int, dst []float32) {
+// cut fills dst ([winH, winW, bands]) and valid ([winH, winW]) with window
+// (b.r, c).
+func (ct *cutter) cut(b *band, c int, dst []float32, valid []bool) {
 	l, nb := ct.l, ct.bands
 	x0, y0 := l.origin(b.r, c)
 	if ct.cols == nil {
@@ -110,17 +165,33 @@ func (ct *cutter) cut(b *band, c int, dst []float32) {
 	for x := range ct.cols {
 		ct.cols[x] = reflect(x0+x, l.width)
 	}
-	rowLen := l.width * nb
 	inside := x0 >= 0 && x0+l.winW <= l.width
 	for y := range l.winH {
-		row := b.data[(reflect(y0+y, l.height)-b.lo)*rowLen:]
+		sy := reflect(y0+y, l.height) - b.lo
+		row := b.data[sy*l.width*nb:]
 		out := dst[y*l.winW*nb : (y+1)*l.winW*nb]
-		if inside {
-			copy(out, row[x0*nb:])
-			continue
+		vrow, vout := []bool(nil), valid[y*l.winW:(y+1)*l.winW]
+		if b.valid != nil {
+			vrow = b.valid[sy*l.width:]
 		}
-		for x, sx := range ct.cols {
-			copy(out[x*nb:x*nb+nb], row[sx*nb:sx*nb+nb])
+		switch {
+		case inside:
+			copy(out, row[x0*nb:])
+			if vrow != nil {
+				copy(vout, vrow[x0:])
+			}
+		default:
+			for x, sx := range ct.cols {
+				copy(out[x*nb:x*nb+nb], row[sx*nb:sx*nb+nb])
+				if vrow != nil {
+					vout[x] = vrow[sx]
+				}
+			}
+		}
+		if vrow == nil {
+			for x := range vout {
+				vout[x] = true
+			}
 		}
 	}
 }

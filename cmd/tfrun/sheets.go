@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"syscall"
@@ -126,6 +127,11 @@ func predictSheets(c *cli.Context) error {
 	}
 	if w := min(info.Input[0], info.Input[1]); opt.Overlap < 0 || opt.Overlap >= w {
 		return fmt.Errorf("--overlap %d: want 0 ≤ overlap < the window's %d pixels", opt.Overlap, w)
+	}
+	if _, set := os.LookupEnv("GOGC"); !set {
+		// The pipeline's live memory is a few bands and strips the width of
+		// the sheet; Go's default lets the heap grow to twice that.
+		debug.SetGCPercent(50)
 	}
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 	defer stop()
