@@ -51,6 +51,13 @@ func (m ModelInfo) InBands() int {
 	return m.Input[2]
 }
 
+// grey tells whether a sheet of this many bands is turned to grey for the
+// model, as predict does with colour images: RGB sheets for one-channel
+// models trained on images or arrays.
+func (m ModelInfo) grey(bands int) bool {
+	return m.Raster == nil && bands == 3 && m.Input[2] == 1
+}
+
 // IsMap tells a per-pixel model from a classifier.
 func (m ModelInfo) IsMap() bool { return len(m.Output) == 3 }
 

@@ -46,7 +46,7 @@ func Run(ctx context.Context, src Source, p Predictor, m ModelInfo, opt Options,
 	if err := m.validate(); err != nil {
 		return Stats{}, err
 	}
-	if want := m.InBands(); in.Bands != want {
+	if want := m.InBands(); in.Bands != want && !m.grey(in.Bands) {
 		return Stats{}, fmt.Errorf("has %d bands, the model takes %d", in.Bands, want)
 	}
 	if opt.Batch < 1 {

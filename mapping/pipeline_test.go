@@ -191,3 +191,36 @@ func TestRasterPrep(t *testing.T) {
 		t.Errorf("a 4-band preprocessing on a 3-band sheet: %v", err)
 	}
 }
+
+// identity is a "model" whose output is its input: with a sigmoid output
+// of one channel, the class-1 probability is the prepared pixel itself.
+type identity struct{}
+
+func (identity) Predict(x []float32, n int) ([]float32, error) { return x, nil }
+
+// TestGrey: a one-channel model trained on images takes an RGB sheet in
+// grey (BT.601 luma, as predict does with colour images), scaled by its
+// preprocessing.
+func TestGrey(t *testing.T) {
+	src := readShared(t, "rasterio/RGB.byte.tif")
+	in := src.info
+	m := ModelInfo{Input: []int{40, 40, 1}, Output: []int{40, 40, 1}, Activation: "sigmoid", Scale: 255}
+	_, strips := collect(t, src, identity{}, m, Options{Overlap: 10, Blend: Average, Batch: 4})
+	checked := 0
+	for _, s := range strips {
+		for i, ok := range s.Valid {
+			if !ok {
+				continue
+			}
+			px := src.data[(s.Y0*in.Width+i)*3:][:3]
+			want := (0.299*px[0] + 0.587*px[1] + 0.114*px[2]) / 255
+			if math.Abs(float64(s.Probs[2*i+1]-want)) > 1e-5 {
+				t.Fatalf("pixel %d %v: %g, want luma/255 = %g", s.Y0*in.Width+i, px, s.Probs[2*i+1], want)
+			}
+			checked++
+		}
+	}
+	if checked < in.Width*in.Height/2 {
+		t.Errorf("only %d pixels had data", checked)
+	}
+}

@@ -157,15 +157,17 @@ func TestProducts(t *testing.T) {
 	}
 }
 
-// TestClassifierGrid: a classifier gives one cell per window, on a grid
-// whose pixels are the window's size and whose corner is the sheet's.
+// TestClassifierGrid: a case-1 classifier (the MNIST conv net, one
+// channel) maps the RGB sheet, turned to grey, with one cell per window, on
+// a grid whose pixels are the window's size and whose corner is the
+// sheet's.
 func TestClassifierGrid(t *testing.T) {
 	path := shared(t, "rasterio/RGB.byte.tif")
 	in, err := raster.Stat(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, m := zooModel(t, "convnet", []int{28, 28, 3}, 4, nil)
+	r, m := zooModel(t, "convnet", []int{28, 28, 1}, 4, nil)
 	dir := t.TempDir()
 	files := FilesOf(path, dir, Outputs{})
 	opt := mapping.Options{Batch: 64}
