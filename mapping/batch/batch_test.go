@@ -9,13 +9,10 @@ import (
 	"strings"
 	"testing"
 
-	mlcontext "github.com/gomlx/gomlx/pkg/ml/context"
-	"github.com/tfrun/tfrun/infer"
 	"github.com/tfrun/tfrun/mapping"
+	"github.com/tfrun/tfrun/mapping/internal/zootest"
 	"github.com/tfrun/tfrun/mapping/sheet"
-	"github.com/tfrun/tfrun/models"
 	"github.com/tfrun/tfrun/raster"
-	"github.com/tfrun/tfrun/tfgraph/engine"
 )
 
 func shared(t *testing.T, rel string) string {
@@ -65,23 +62,8 @@ func cutSheets(t *testing.T, dir string, n int) []string {
 
 func newJob(t *testing.T, sheets []string, dir string) *Job {
 	t.Helper()
-	m, err := models.FromZooWith("unet", []int{32, 32, 3}, 2, map[string]any{"base": 4, "depth": 2, "dropout": 0.0})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := mlcontext.New()
-	m.Init(ctx, 1)
-	backend, err := engine.New(engine.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(backend.Finalize)
-	r, err := infer.NewRunner(backend, m, ctx, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &Job{Sheets: sheets, Dir: dir, Predictor: r,
-		Model:   mapping.ModelInfo{Input: m.Input.Shape, Output: m.Output.Shape, Activation: m.OutputActivation(), Scale: 255},
+	r, m := zootest.Runner(t, "unet", []int{32, 32, 3}, 2, map[string]any{"base": 4, "depth": 2, "dropout": 0.0})
+	return &Job{Sheets: sheets, Dir: dir, Predictor: r, Model: m,
 		Options: mapping.Options{Overlap: 8, Blend: mapping.Gaussian, Batch: 8},
 		Outputs: sheet.Outputs{Quicklook: true}}
 }

@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/tfrun/tfrun/internal/atomicfile"
@@ -106,7 +105,8 @@ func (j *Job) Run(ctx context.Context) (*Summary, error) {
 	if err := os.MkdirAll(j.Dir, 0o755); err != nil {
 		return nil, err
 	}
-	if err := removeSummaryTemps(SummaryPath(j.Dir, j.Shard)); err != nil {
+	// A killed run of this shard may have left a temporary summary.
+	if err := sheet.RemoveTemps(SummaryPath(j.Dir, j.Shard)); err != nil {
 		return nil, err
 	}
 	start := time.Now()
@@ -171,27 +171,6 @@ func (j *Job) one(ctx context.Context, path string) SheetResult {
 	res.Status = Done
 	res.Seconds = time.Since(start).Seconds()
 	return res
-}
-
-// removeSummaryTemps deletes the temporary summaries a killed run of this
-// shard left (atomicfile names them .NAME.tmp*).
-func removeSummaryTemps(path string) error {
-	dir, name := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return err
-	}
-	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), "."+name+".tmp") {
-			if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
 }
 
 func (j *Job) writeSummary(s *Summary) error {

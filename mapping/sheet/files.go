@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -70,13 +71,19 @@ func (f Files) All() []string {
 	return out
 }
 
-// RemoveTemps deletes what a killed run left of these products:
-// temporary files are named after their product (NAME.tif.tmp,
-// NAME.tif.cog.tmp, NAME.gpkg.tmp-journal, .NAME.png.tmp123, ...), so
-// products of other sheets, which another job may be writing right now,
-// are left alone.
-func (f Files) RemoveTemps() error {
-	for _, p := range f.All() {
+// RemoveTemps deletes what a killed run left of these products.
+func (f Files) RemoveTemps() error { return RemoveTemps(f.All()...) }
+
+// tempSuffixes are what the raster writer, Polygonize and SQLite add to
+// a product's name for its temporary files.
+var tempSuffixes = []string{".tmp", ".cog.tmp", ".tmp.aux.xml", ".tmp-journal", ".tmp-wal", ".tmp-shm", ".cog.tmp.aux.xml", ".sieve.tmp", ".sieve.tmp.aux.xml"}
+
+// RemoveTemps deletes the temporary files of the given products: those
+// named after a product with one of tempSuffixes, or .NAME.tmpDIGITS
+// (internal/atomicfile's). Products of other sheets, which another job
+// may be writing right now, are left alone.
+func RemoveTemps(products ...string) error {
+	for _, p := range products {
 		dir, name := filepath.Split(p)
 		if dir == "" {
 			dir = "."
@@ -87,8 +94,9 @@ func (f Files) RemoveTemps() error {
 		}
 		for _, e := range entries {
 			n := e.Name()
-			if strings.HasPrefix(n, name+".") && strings.Contains(n[len(name):], ".tmp") ||
-				strings.HasPrefix(n, "."+name+".tmp") {
+			rest, own := strings.CutPrefix(n, name)
+			digits, atomic := strings.CutPrefix(n, "."+name+".tmp")
+			if own && slices.Contains(tempSuffixes, rest) || atomic && strings.Trim(digits, "0123456789") == "" {
 				if err := os.Remove(filepath.Join(dir, n)); err != nil {
 					return err
 				}

@@ -6,15 +6,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
-	mlcontext "github.com/gomlx/gomlx/pkg/ml/context"
 	"github.com/tfrun/tfrun/infer"
 	"github.com/tfrun/tfrun/mapping"
-	"github.com/tfrun/tfrun/models"
+	"github.com/tfrun/tfrun/mapping/internal/zootest"
 	"github.com/tfrun/tfrun/raster"
-	"github.com/tfrun/tfrun/tfgraph/engine"
 )
 
 func shared(t *testing.T, rel string) string {
@@ -26,30 +25,8 @@ func shared(t *testing.T, rel string) string {
 	return p
 }
 
-// zooModel is a seeded random zoo model on the go engine, with what Run
-// needs to know of it.
-func zooModel(t *testing.T, name string, input []int, classes int, opts map[string]any) (*infer.Runner, mapping.ModelInfo) {
-	t.Helper()
-	m, err := models.FromZooWith(name, input, classes, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := mlcontext.New()
-	m.Init(ctx, 3)
-	backend, err := engine.New(engine.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(backend.Finalize)
-	r, err := infer.NewRunner(backend, m, ctx, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r, mapping.ModelInfo{Input: m.Input.Shape, Output: m.Output.Shape, Activation: m.OutputActivation(), Scale: 255}
-}
-
 func tinyUNet(t *testing.T) (*infer.Runner, mapping.ModelInfo) {
-	return zooModel(t, "unet", []int{64, 64, 3}, 3, map[string]any{"base": 4, "depth": 2, "dropout": 0.0})
+	return zootest.Runner(t, "unet", []int{64, 64, 3}, 3, map[string]any{"base": 4, "depth": 2, "dropout": 0.0})
 }
 
 // TestProducts predicts RGB.byte.tif (UTM, nodata 0 around a tilted
@@ -167,7 +144,7 @@ func TestClassifierGrid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, m := zooModel(t, "convnet", []int{28, 28, 1}, 4, nil)
+	r, m := zootest.Runner(t, "convnet", []int{28, 28, 1}, 4, nil)
 	dir := t.TempDir()
 	files := FilesOf(path, dir, Outputs{})
 	opt := mapping.Options{Batch: 64}
@@ -197,5 +174,29 @@ func TestBadSheet(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
 		t.Errorf("a failed sheet left %d files", len(entries))
+	}
+}
+
+// TestRemoveTemps clears a killed run's temporary files of one sheet, and
+// only those: another sheet's, and finished products, stay.
+func TestRemoveTemps(t *testing.T) {
+	dir := t.TempDir()
+	files := FilesOf("a.tif", dir, Outputs{Polygons: true, Quicklook: true})
+	temps := []string{"a.tif.tmp", "a.tif.cog.tmp", "a.tif.tmp.aux.xml", "a.gpkg.tmp", "a.gpkg.tmp-journal", "a.gpkg.sieve.tmp", ".a.png.tmp123456"}
+	kept := []string{"a.tif", "a.tif.v2.tif.tmp", "a.png", "b.tif.tmp", ".a.png.tmpx", "a.tif.tmp.bak"}
+	for _, n := range append(slices.Clone(temps), kept...) {
+		os.WriteFile(filepath.Join(dir, n), nil, 0o644)
+	}
+	if err := files.RemoveTemps(); err != nil {
+		t.Fatal(err)
+	}
+	var left []string
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		left = append(left, e.Name())
+	}
+	slices.Sort(kept)
+	if !slices.Equal(left, kept) {
+		t.Errorf("left %v, want %v", left, kept)
 	}
 }
