@@ -16,7 +16,7 @@ demo:
 # Our figures and PyTorch's, side by side, for the course's conv net and MLP.
 # Issue 3's table: each row runs tfrun bench and the PyTorch peer back to
 # back on the same shapes, then one table prints ratios and GFLOP/s, under
-# the machine's GEMM ceiling. ROWS can be narrowed, e.g. ROWS="convnet".
+# the machine's GEMM ceiling. BENCH_ROWS can be narrowed, e.g. BENCH_ROWS='"convnet convnet 128 28x28x1 10"'.
 BENCH_ROWS = \
   "convnet convnet 128 28x28x1 10" \
   "unet-16 unet 4 256x256x3 1 base=16" \
