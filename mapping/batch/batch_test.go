@@ -10,25 +10,16 @@ import (
 	"testing"
 
 	"github.com/tfrun/tfrun/mapping"
-	"github.com/tfrun/tfrun/mapping/internal/zootest"
+	"github.com/tfrun/tfrun/mapping/internal/maptest"
 	"github.com/tfrun/tfrun/mapping/sheet"
 	"github.com/tfrun/tfrun/raster"
 )
-
-func shared(t *testing.T, rel string) string {
-	t.Helper()
-	p := filepath.Join("..", "..", "..", "shared", "data", filepath.FromSlash(rel))
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("shared data %s not available (needs ../shared next to the repository): %v", rel, err)
-	}
-	return p
-}
 
 // cutSheets writes n small sheets cut from RGB.byte.tif, georeferenced
 // where they lie, into dir.
 func cutSheets(t *testing.T, dir string, n int) []string {
 	t.Helper()
-	in, data, err := raster.ReadAll(shared(t, "rasterio/RGB.byte.tif"))
+	in, data, err := raster.ReadAll(maptest.Shared(t, "rasterio/RGB.byte.tif"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +53,7 @@ func cutSheets(t *testing.T, dir string, n int) []string {
 
 func newJob(t *testing.T, sheets []string, dir string) *Job {
 	t.Helper()
-	r, m := zootest.Runner(t, "unet", []int{32, 32, 3}, 2, map[string]any{"base": 4, "depth": 2, "dropout": 0.0})
+	r, m := maptest.Runner(t, "unet", []int{32, 32, 3}, 2, map[string]any{"base": 4, "depth": 2, "dropout": 0.0})
 	return &Job{Sheets: sheets, Dir: dir, Predictor: r, Model: m,
 		Options: mapping.Options{Overlap: 8, Blend: mapping.Gaussian, Batch: 8},
 		Outputs: sheet.Outputs{Quicklook: true}}
@@ -86,7 +77,7 @@ func readSummary(t *testing.T, path string) Summary {
 // by exactly one shard, the corrupt sheet is reported with its name and
 // the others complete; a rerun skips the completed sheets.
 func TestShardsAndFailures(t *testing.T) {
-	corrupt := shared(t, "rasterio/corrupt.tif")
+	corrupt := maptest.Shared(t, "rasterio/corrupt.tif")
 	src := t.TempDir()
 	sheets := cutSheets(t, src, 6)
 	sheets = slices.Insert(sheets, 2, corrupt)

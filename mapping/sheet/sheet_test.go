@@ -12,21 +12,12 @@ import (
 
 	"github.com/tfrun/tfrun/infer"
 	"github.com/tfrun/tfrun/mapping"
-	"github.com/tfrun/tfrun/mapping/internal/zootest"
+	"github.com/tfrun/tfrun/mapping/internal/maptest"
 	"github.com/tfrun/tfrun/raster"
 )
 
-func shared(t *testing.T, rel string) string {
-	t.Helper()
-	p := filepath.Join("..", "..", "..", "shared", "data", filepath.FromSlash(rel))
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("shared data %s not available (needs ../shared next to the repository): %v", rel, err)
-	}
-	return p
-}
-
 func tinyUNet(t *testing.T) (*infer.Runner, mapping.ModelInfo) {
-	return zootest.Runner(t, "unet", []int{64, 64, 3}, 3, map[string]any{"base": 4, "depth": 2, "dropout": 0.0})
+	return maptest.Runner(t, "unet", []int{64, 64, 3}, 3, map[string]any{"base": 4, "depth": 2, "dropout": 0.0})
 }
 
 // TestProducts predicts RGB.byte.tif (UTM, nodata 0 around a tilted
@@ -35,7 +26,7 @@ func tinyUNet(t *testing.T) (*infer.Runner, mapping.ModelInfo) {
 // sum to 10000 and agree with the classes; the quicklook and polygons
 // exist; no temporary file is left; and the sheet then counts as complete.
 func TestProducts(t *testing.T) {
-	path := shared(t, "rasterio/RGB.byte.tif")
+	path := maptest.Shared(t, "rasterio/RGB.byte.tif")
 	in, pixels, err := raster.ReadAll(path)
 	if err != nil {
 		t.Fatal(err)
@@ -139,12 +130,12 @@ func TestProducts(t *testing.T) {
 // a grid whose pixels are the window's size and whose corner is the
 // sheet's.
 func TestClassifierGrid(t *testing.T) {
-	path := shared(t, "rasterio/RGB.byte.tif")
+	path := maptest.Shared(t, "rasterio/RGB.byte.tif")
 	in, err := raster.Stat(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, m := zootest.Runner(t, "convnet", []int{28, 28, 1}, 4, nil)
+	r, m := maptest.Runner(t, "convnet", []int{28, 28, 1}, 4, nil)
 	dir := t.TempDir()
 	files := FilesOf(path, dir, Outputs{})
 	opt := mapping.Options{Batch: 64}
@@ -164,7 +155,7 @@ func TestClassifierGrid(t *testing.T) {
 
 // TestBadSheet: a corrupt sheet fails naming the file and leaves nothing.
 func TestBadSheet(t *testing.T) {
-	path := shared(t, "rasterio/corrupt.tif")
+	path := maptest.Shared(t, "rasterio/corrupt.tif")
 	r, m := tinyUNet(t)
 	dir := t.TempDir()
 	o := Outputs{Probs: "float32", Quicklook: true}

@@ -1,8 +1,10 @@
-// Package zootest gives the tests of the mapping packages a real model: a
-// seeded random zoo model running on the go engine.
-package zootest
+// Package maptest serves the tests of mapping's subpackages: the shared
+// data set, and a real model (a seeded random zoo model on the go engine).
+package maptest
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/gomlx/gomlx/pkg/ml/context"
@@ -33,4 +35,16 @@ func Runner(t testing.TB, name string, input []int, classes int, opts map[string
 		t.Fatal(err)
 	}
 	return r, mapping.ModelInfo{Input: m.Input.Shape, Output: m.Output.Shape, Activation: m.OutputActivation(), Scale: 255}
+}
+
+// Shared returns a file of the project's shared data set, for a test
+// running two folders below the repository root, skipping the test where
+// the data set is absent.
+func Shared(t testing.TB, rel string) string {
+	t.Helper()
+	p := filepath.Join("..", "..", "..", "shared", "data", filepath.FromSlash(rel))
+	if _, err := os.Stat(p); err != nil {
+		t.Skipf("shared data %s not available (needs ../shared next to the repository): %v", rel, err)
+	}
+	return p
 }
