@@ -1,5 +1,5 @@
 # Conveniences; the README's two commands need no make.
-.PHONY: build test demo bench-peer accept
+.PHONY: build test demo bench-peer bench-sheet accept
 
 # Debian's python3-torch lives in the system Python, not in a pyenv one.
 PYTHON ?= /usr/bin/python3
@@ -33,6 +33,12 @@ bench-peer: build
 	done
 	@$(PYTHON) scripts/bench/torch_peer.py --table /tmp/tfrun-bench-rows.jsonl
 	@printf 'ceiling: '; $(PYTHON) scripts/bench/torch_peer.py --gemm 4096 --repeats 3 --warmup 1
+
+# Issue 7's map-sheet benchmark (about half an hour on 2 cores): a synthetic
+# 20000×20000 sheet in /tmp/tfrun-bench-sheet mapped by a small U-Net;
+# prints peak RSS and end-to-end vs model-only throughput (also bench.json).
+bench-sheet:
+	TFRUN_BENCH_SHEET=1 go test ./cmd/tfrun -run TestBenchSheet -v -timeout 3h
 
 # The issue's acceptance runs: full MNIST training of both course models (long).
 accept: build
