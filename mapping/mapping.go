@@ -128,6 +128,9 @@ type Options struct {
 	Blend Blend
 	// Batch is how many windows go to the engine at once.
 	Batch int
+	// Progress, when set, is told after each row of windows how many of
+	// the sheet's rows of windows are done.
+	Progress func(done, total int)
 }
 
 // DefaultOverlap is a quarter of the window for map models, so that blending

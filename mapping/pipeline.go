@@ -315,6 +315,9 @@ func (pl *pipeline) blendAll(ctx context.Context, in <-chan *batch, free chan<- 
 	}
 	row := -1
 	flush := func(r int) bool {
+		if pl.opt.Progress != nil && r > 0 {
+			pl.opt.Progress(r, pl.l.rows)
+		}
 		s := pl.blend.rowsBefore(r)
 		if s == nil {
 			return true

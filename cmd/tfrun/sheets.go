@@ -18,6 +18,7 @@ import (
 	"github.com/tfrun/tfrun/modeldir"
 	"github.com/tfrun/tfrun/raster"
 	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
 )
 
 // sheetFlags are predict's flags for map sheets; setting any of them
@@ -136,6 +137,9 @@ func predictSheets(c *cli.Context) error {
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	job := &batch.Job{Sheets: sheets, Shard: shard, Dir: out, Predictor: p, Model: info, Options: opt, Outputs: o, Log: os.Stdout}
+	if term.IsTerminal(int(os.Stderr.Fd())) {
+		job.Progress = os.Stderr
+	}
 	sum, err := job.Run(ctx)
 	if err != nil {
 		return err

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/schollz/progressbar/v3"
 	"github.com/tfrun/tfrun/internal/atomicfile"
 	"github.com/tfrun/tfrun/mapping"
 	"github.com/tfrun/tfrun/mapping/sheet"
@@ -27,6 +28,8 @@ type Job struct {
 	Outputs   sheet.Outputs
 	// Log receives one line per sheet; nil is quiet.
 	Log io.Writer
+	// Progress receives a progress bar per sheet; nil shows none.
+	Progress io.Writer
 }
 
 // Sheet statuses in the summary.
@@ -162,7 +165,18 @@ func (j *Job) one(ctx context.Context, path string) SheetResult {
 		res.Seconds = time.Since(start).Seconds()
 		return res
 	}
-	st, err := sheet.Predict(ctx, path, files, j.Predictor, j.Model, j.Options, j.Outputs)
+	opt := j.Options
+	if j.Progress != nil {
+		bar := progressbar.NewOptions(-1, progressbar.OptionSetWriter(j.Progress),
+			progressbar.OptionSetDescription(filepath.Base(path)), progressbar.OptionShowCount(),
+			progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(time.Second))
+		opt.Progress = func(done, total int) {
+			bar.ChangeMax(total)
+			bar.Set(done)
+		}
+		defer bar.Exit()
+	}
+	st, err := sheet.Predict(ctx, path, files, j.Predictor, j.Model, opt, j.Outputs)
 	res.Pixels, res.ValidPixels = st.Pixels, st.Valid
 	res.Windows, res.Inferred, res.EngineSeconds = st.Windows, st.Inferred, st.Predict.Seconds()
 	if err != nil {
