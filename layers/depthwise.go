@@ -51,17 +51,17 @@ func multiplier(m int) int {
 func depthwise(x, kernel *graph.Node, strides, dilation Pair, padding string) *graph.Node {
 	kd := kernel.Shape().Dimensions
 	k := graph.Reshape(kernel, kd[0], kd[1], 1, kd[2]*kd[3])
-	conv := graph.Convolve(x, k).FeatureGroupCount(kd[2]).StridePerAxis(strides[0], strides[1]).DilationPerAxis(dilation[0], dilation[1])
-	if padding != "same" {
-		return conv.NoPadding().Done()
+	var pads [2][2]int
+	if padding == "same" {
+		// TensorFlow's split of the padding, which GoMLX's PadSame gets
+		// wrong for strides above 1.
+		xd := x.Shape().Dimensions
+		pads = [2][2]int{
+			nn.SamePadding(xd[1], kd[0], strides[0], dilation[0]),
+			nn.SamePadding(xd[2], kd[1], strides[1], dilation[1]),
+		}
 	}
-	// TensorFlow's split of the padding, which GoMLX's PadSame gets wrong
-	// for strides above 1.
-	xd := x.Shape().Dimensions
-	return conv.PaddingPerDim([][2]int{
-		nn.SamePadding(xd[1], kd[0], strides[0], dilation[0]),
-		nn.SamePadding(xd[2], kd[1], strides[1], dilation[1]),
-	}).Done()
+	return nn.DepthwiseConv2D(x, k, [2]int(strides), [2]int(dilation), pads)
 }
 
 func (d *DepthwiseConv2D) Kind() string { return "depthwiseconv2d" }

@@ -1,0 +1,99 @@
+package nn
+
+import (
+	"runtime"
+	"sync"
+	"weak"
+
+	"github.com/gomlx/gomlx/pkg/core/graph"
+	"github.com/gomlx/gomlx/pkg/core/shapes"
+)
+
+// GoMLX differentiates a grouped convolution's kernel through a batch-group
+// convolution, which the engines run one group at a time: a MobileNetV2 or
+// Xception train step became thousands of one-channel convolutions (20 s
+// where inference takes 0.4 s). Depthwise convolutions built here get the
+// gradient below instead: the input gradient is itself one depthwise
+// convolution, and the kernel gradient one product-and-sum per kernel tap
+// over whole tensors.
+var depthwiseConvs sync.Map // weak.Pointer[graph.Node] → convParams
+
+func init() {
+	generic := graph.VJPRegistration[graph.NodeTypeConvGeneral]
+	graph.VJPRegistration[graph.NodeTypeConvGeneral] = func(node *graph.Node, vjps []*graph.Node, out shapes.Shape) []*graph.Node {
+		p, ok := depthwiseConvs.Load(weak.Make(node))
+		if !ok {
+			return generic(node, vjps, out)
+		}
+		x, k := node.Inputs()[0], node.Inputs()[1]
+		return []*graph.Node{depthwiseInputGrad(x, k, vjps[0], p.(convParams)), depthwiseKernelGrad(x, k, vjps[0], p.(convParams))}
+	}
+}
+
+// DepthwiseConv2D convolves each channel c of x [N, H, W, C] with its own
+// m filters: kernel [kh, kw, 1, C·m], output channel c·m+j from input
+// channel c (a C-group convolution), with explicit padding.
+func DepthwiseConv2D(x, kernel *graph.Node, strides, dilations [2]int, pads [2][2]int) *graph.Node {
+	c := x.Shape().Dimensions[3]
+	y := graph.ConvGeneral(x, kernel, nhwc, strides[:], pads[:], nil, dilations[:], c, 1)
+	key := weak.Make(y)
+	depthwiseConvs.Store(key, convParams{strides: strides, dilations: dilations, pads: pads})
+	runtime.AddCleanup(y, func(k weak.Pointer[graph.Node]) { depthwiseConvs.Delete(k) }, key)
+	return y
+}
+
+// depthwiseInputGrad is convInputGrad per group: dy spread by the stride and
+// padded, correlated with the flipped filters, where group c now reads the
+// m gradient channels of input channel c and writes that one channel.
+func depthwiseInputGrad(x, k, dy *graph.Node, p convParams) *graph.Node {
+	kd := k.Shape().Dimensions
+	c := x.Shape().Dimensions[3]
+	m := kd[3] / c
+	g := dy
+	for a := range 2 {
+		g = DilateAxis(g, a+1, p.strides[a])
+		eff := (kd[a]-1)*p.dilations[a] + 1
+		g = ZeroPadAxis(g, a+1, eff-1, eff-1)
+	}
+	flipped := graph.Reshape(FlipAxis(FlipAxis(k, 0), 1), kd[0], kd[1], c, m)
+	flipped = graph.TransposeAllAxes(flipped, 0, 1, 3, 2) // [kh, kw, m, C]
+	dxPad := graph.ConvGeneral(g, flipped, nhwc, []int{1, 1}, [][2]int{{0, 0}, {0, 0}}, nil, p.dilations[:], c, 1)
+	for a := range 2 {
+		axis := a + 1
+		n := x.Shape().Dimensions[axis]
+		if need, have := p.pads[a][0]+n, dxPad.Shape().Dimensions[axis]; have < need {
+			dxPad = ZeroPadAxis(dxPad, axis, 0, need-have)
+		}
+		dxPad = graph.SliceAxis(dxPad, axis, graph.AxisRange(p.pads[a][0], p.pads[a][0]+n))
+	}
+	return dxPad
+}
+
+// depthwiseKernelGrad sums, for each tap (i, j), the padded input pixels
+// that tap saw times dy: dk[i, j, 0, c·m+q] = Σ x[n, h·s+i·d, w·s+j·d, c]·dy[n, h, w, c·m+q].
+func depthwiseKernelGrad(x, k, dy *graph.Node, p convParams) *graph.Node {
+	kd := k.Shape().Dimensions
+	xd := x.Shape().Dimensions
+	dd := dy.Shape().Dimensions
+	c, m := xd[3], kd[3]/xd[3]
+	xp := x
+	for a := range 2 {
+		xp = ZeroPadAxis(xp, a+1, p.pads[a][0], p.pads[a][1])
+	}
+	taps := make([]*graph.Node, 0, kd[0]*kd[1])
+	for i := range kd[0] {
+		for j := range kd[1] {
+			y0, x0 := i*p.dilations[0], j*p.dilations[1]
+			seen := graph.Slice(xp, graph.AxisRange(),
+				graph.AxisRange(y0, y0+(dd[1]-1)*p.strides[0]+1).Stride(p.strides[0]),
+				graph.AxisRange(x0, x0+(dd[2]-1)*p.strides[1]+1).Stride(p.strides[1]),
+				graph.AxisRange())
+			if m > 1 {
+				seen = graph.Reshape(graph.BroadcastToDims(graph.Reshape(seen, dd[0], dd[1], dd[2], c, 1),
+					dd[0], dd[1], dd[2], c, m), dd[0], dd[1], dd[2], c*m)
+			}
+			taps = append(taps, graph.ReduceSum(graph.Mul(seen, dy), 0, 1, 2))
+		}
+	}
+	return graph.Reshape(graph.Stack(taps, 0), kd...)
+}
