@@ -18,6 +18,7 @@ var convs sync.Map // weak.Pointer[graph.Node] → convParams
 type convParams struct {
 	strides, dilations [2]int
 	pads               [2][2]int
+	depthwise          bool // a C-group convolution, see DepthwiseConv2D
 }
 
 var nhwc = graph.ConvolveAxesConfig{
@@ -33,8 +34,11 @@ func init() {
 		if !ok {
 			return generic(node, vjps, out)
 		}
-		x, k := node.Inputs()[0], node.Inputs()[1]
-		return []*graph.Node{convInputGrad(x, k, vjps[0], p.(convParams)), convKernelGrad(x, k, vjps[0], p.(convParams))}
+		x, k, cp := node.Inputs()[0], node.Inputs()[1], p.(convParams)
+		if cp.depthwise {
+			return []*graph.Node{depthwiseInputGrad(x, k, vjps[0], cp), depthwiseKernelGrad(x, k, vjps[0], cp)}
+		}
+		return []*graph.Node{convInputGrad(x, k, vjps[0], cp), convKernelGrad(x, k, vjps[0], cp)}
 	}
 }
 
@@ -42,8 +46,13 @@ func init() {
 // with explicit padding [[top, bottom], [left, right]].
 func Conv2D(x, kernel *graph.Node, strides, dilations [2]int, pads [2][2]int) *graph.Node {
 	y := graph.ConvGeneral(x, kernel, nhwc, strides[:], pads[:], nil, dilations[:], 1, 1)
+	return remember(y, convParams{strides: strides, dilations: dilations, pads: pads})
+}
+
+// remember marks y for the gradients below for as long as y lives.
+func remember(y *graph.Node, p convParams) *graph.Node {
 	key := weak.Make(y)
-	convs.Store(key, convParams{strides: strides, dilations: dilations, pads: pads})
+	convs.Store(key, p)
 	runtime.AddCleanup(y, func(k weak.Pointer[graph.Node]) { convs.Delete(k) }, key)
 	return y
 }

@@ -1,45 +1,23 @@
 package nn
 
 import (
-	"runtime"
-	"sync"
-	"weak"
-
 	"github.com/gomlx/gomlx/pkg/core/graph"
-	"github.com/gomlx/gomlx/pkg/core/shapes"
 )
-
-// GoMLX differentiates a grouped convolution's kernel through a batch-group
-// convolution, which the engines run one group at a time: a MobileNetV2 or
-// Xception train step became thousands of one-channel convolutions (20 s
-// where inference takes 0.4 s). Depthwise convolutions built here get the
-// gradient below instead: the input gradient is itself one depthwise
-// convolution, and the kernel gradient one product-and-sum per kernel tap
-// over whole tensors.
-var depthwiseConvs sync.Map // weak.Pointer[graph.Node] → convParams
-
-func init() {
-	generic := graph.VJPRegistration[graph.NodeTypeConvGeneral]
-	graph.VJPRegistration[graph.NodeTypeConvGeneral] = func(node *graph.Node, vjps []*graph.Node, out shapes.Shape) []*graph.Node {
-		p, ok := depthwiseConvs.Load(weak.Make(node))
-		if !ok {
-			return generic(node, vjps, out)
-		}
-		x, k := node.Inputs()[0], node.Inputs()[1]
-		return []*graph.Node{depthwiseInputGrad(x, k, vjps[0], p.(convParams)), depthwiseKernelGrad(x, k, vjps[0], p.(convParams))}
-	}
-}
 
 // DepthwiseConv2D convolves each channel c of x [N, H, W, C] with its own
 // m filters: kernel [kh, kw, 1, C·m], output channel c·m+j from input
 // channel c (a C-group convolution), with explicit padding.
+//
+// GoMLX differentiates a grouped convolution's kernel through a batch-group
+// convolution, which the engines run one group at a time: a MobileNetV2 or
+// Xception train step became thousands of one-channel convolutions (20 s
+// where inference takes 0.4 s). These get their own gradient instead: the
+// input gradient is itself one depthwise convolution, and the kernel
+// gradient one product-and-sum per kernel tap over whole tensors.
 func DepthwiseConv2D(x, kernel *graph.Node, strides, dilations [2]int, pads [2][2]int) *graph.Node {
 	c := x.Shape().Dimensions[3]
 	y := graph.ConvGeneral(x, kernel, nhwc, strides[:], pads[:], nil, dilations[:], c, 1)
-	key := weak.Make(y)
-	depthwiseConvs.Store(key, convParams{strides: strides, dilations: dilations, pads: pads})
-	runtime.AddCleanup(y, func(k weak.Pointer[graph.Node]) { depthwiseConvs.Delete(k) }, key)
-	return y
+	return remember(y, convParams{strides: strides, dilations: dilations, pads: pads, depthwise: true})
 }
 
 // depthwiseInputGrad is convInputGrad per group: dy spread by the stride and
