@@ -26,10 +26,10 @@ type mapBlend struct {
 	emitted int       // sheet rows already returned
 }
 
-func newMapBlend(l layout, k int, b Blend) *mapBlend {
+func newMapBlend(l layout, k int, w weights) *mapBlend {
 	n := l.winH * l.width
 	_, lo := l.origin(0, 0)
-	return &mapBlend{l: l, k: k, w: blendWeights(b, l), lo: lo,
+	return &mapBlend{l: l, k: k, w: w, lo: lo,
 		sum: make([]float32, n*k), weight: make([]float32, n), valid: make([]bool, n)}
 }
 

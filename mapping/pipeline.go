@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 	"time"
 
@@ -52,8 +53,8 @@ func Run(ctx context.Context, src Source, p Predictor, m ModelInfo, opt Options,
 	if opt.Batch < 1 {
 		return Stats{}, fmt.Errorf("batch %d: want ≥ 1 windows", opt.Batch)
 	}
-	if m.IsMap() && m.Classes() > 255 {
-		return Stats{}, fmt.Errorf("the model has %d classes; class maps hold at most 255", m.Classes())
+	if m.IsMap() && !slices.Contains(Blends, opt.Blend) {
+		return Stats{}, fmt.Errorf("blend %q: want center, average or gaussian", opt.Blend)
 	}
 	l, err := newLayout(in.Width, in.Height, m.Input[1], m.Input[0], opt.Overlap)
 	if err != nil {
@@ -62,7 +63,7 @@ func Run(ctx context.Context, src Source, p Predictor, m ModelInfo, opt Options,
 	pl := &pipeline{src: src, p: p, m: m, opt: opt, l: l, k: m.Classes()}
 	if m.IsMap() {
 		pl.w = blendWeights(opt.Blend, l)
-		pl.blend = newMapBlend(l, pl.k, opt.Blend)
+		pl.blend = newMapBlend(l, pl.k, pl.w)
 		pl.stats.Pixels = int64(in.Width) * int64(in.Height)
 	} else {
 		pl.w = weights{region: l.cell()}

@@ -80,7 +80,7 @@ func TestBenchSheet(t *testing.T) {
 		src := "../../../shared/data/rasterio/cogeo.tif"
 		needSharedPath(t, src)
 		start := time.Now()
-		cmd := exec.Command("gdal_translate", "-q", "-of", "GTiff", "-outsize", fmt.Sprint(res.Width), fmt.Sprint(res.Height), "-r", "bilinear",
+		cmd := exec.Command("gdal_translate", "-q", "-of", "GTiff", "-mask", "none", "-outsize", fmt.Sprint(res.Width), fmt.Sprint(res.Height), "-r", "bilinear",
 			"-co", "TILED=YES", "-co", "COMPRESS=DEFLATE", "-co", "BIGTIFF=YES", src, sheet+".tmp")
 		if b, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("making the sheet: %v: %s", err, b)

@@ -39,6 +39,9 @@ func Predict(ctx context.Context, path string, files Files, p mapping.Predictor,
 	if err != nil {
 		return mapping.Stats{}, fmt.Errorf("%s: %v", path, err)
 	}
+	if k := m.Classes(); k > ClassNoData {
+		return mapping.Stats{}, fmt.Errorf("%s: the model has %d classes; a class map holds at most %d (%d is nodata)", path, k, ClassNoData, ClassNoData)
+	}
 	w := &writers{k: m.Classes(), o: o}
 	defer w.abort()
 	if w.classes, err = raster.Create(files.Classes, g, 1, "Byte", raster.NoData(ClassNoData), raster.COG("NEAREST")); err != nil {
