@@ -2,7 +2,6 @@ package models_test
 
 import (
 	"math/rand/v2"
-	"os"
 	"testing"
 
 	"github.com/gomlx/gomlx/pkg/core/tensors"
@@ -15,9 +14,7 @@ import (
 
 // TestZooModelsLearn takes a few Adam steps of each new zoo model, at a
 // small width, on one batch whose labels follow the first band, and
-// checks that the loss falls. The Xception and MobileNetV2 backbones are
-// made of depthwise convolutions, whose gradients take the engine seconds
-// per step even at this size: they run with TFRUN_LONG=1.
+// checks that the loss falls.
 func TestZooModelsLearn(t *testing.T) {
 	backend, err := engine.New(engine.Config{})
 	if err != nil {
@@ -41,22 +38,18 @@ func TestZooModelsLearn(t *testing.T) {
 	for _, tc := range []struct {
 		zoo  string
 		opts map[string]any
-		long bool
 	}{
-		{"fcn8", map[string]any{"width": 0.125, "batchnorm": true}, false},
-		{"unet-vgg", map[string]any{"width": 0.125, "batchnorm": true}, false},
-		{"unet-mini", map[string]any{"base": 8}, false},
-		{"cbrrnet", map[string]any{"base": 8}, false},
-		{"deeplabv3plus", map[string]any{"backbone": "resnet50", "width": 0.125}, false},
-		{"deeplabv3", map[string]any{"backbone": "vgg16", "width": 0.125}, false},
-		{"deeplabv3plus", map[string]any{"backbone": "vgg16_bn", "width": 0.125}, true},
-		{"deeplabv3plus", map[string]any{"backbone": "mobilenetv2", "width": 0.125}, true},
-		{"deeplabv3plus", map[string]any{"backbone": "xception", "width": 0.125}, true},
+		{"fcn8", map[string]any{"width": 0.125, "batchnorm": true}},
+		{"unet-vgg", map[string]any{"width": 0.125, "batchnorm": true}},
+		{"unet-mini", map[string]any{"base": 8}},
+		{"cbrrnet", map[string]any{"base": 8}},
+		{"deeplabv3plus", map[string]any{"backbone": "resnet50", "width": 0.125}},
+		{"deeplabv3", map[string]any{"backbone": "vgg16", "width": 0.125}},
+		{"deeplabv3plus", map[string]any{"backbone": "vgg16_bn", "width": 0.125}},
+		{"deeplabv3plus", map[string]any{"backbone": "mobilenetv2", "width": 0.125}},
+		{"deeplabv3plus", map[string]any{"backbone": "xception", "width": 0.125}},
+		{"deeplab", map[string]any{"backbone": "xception", "decoder": "v3", "output_stride": 8, "width": 0.125}},
 	} {
-		if tc.long && os.Getenv("TFRUN_LONG") != "1" {
-			t.Logf("%s %v: skipped, set TFRUN_LONG=1", tc.zoo, tc.opts)
-			continue
-		}
 		m, err := models.FromZooWith(tc.zoo, []int{size, size, bands}, classes, tc.opts)
 		if err != nil {
 			t.Fatal(err)
