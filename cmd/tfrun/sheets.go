@@ -26,7 +26,7 @@ import (
 func sheetFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "list", Usage: "map sheets to predict, one path per line (# comments; relative paths are relative to the list's folder)"},
-		&cli.BoolFlag{Name: "sheets", Usage: "treat the inputs as map sheets (automatic for --list, the flags below, and georeferenced TIFFs)"},
+		&cli.BoolFlag{Name: "sheets", Usage: "treat the inputs as map sheets (automatic for --list, the flags below, and georeferenced TIFFs; --sheets=false takes georeferenced TIFFs as plain images)"},
 		&cli.IntFlag{Name: "window", Usage: "window size in pixels (default: the model's input size; other sizes need a fully convolutional model)"},
 		&cli.IntFlag{Name: "overlap", Usage: "pixels shared by neighbouring windows (default: a quarter of the window for per-pixel models, 0 for classifiers, whose cells are then whole windows)"},
 		&cli.StringFlag{Name: "blend", Value: string(mapping.Gaussian), Usage: "how overlapping windows combine: center (each window's own central part), average, or gaussian (weighted towards window centres)"},
@@ -42,7 +42,10 @@ func sheetFlags() []cli.Flag {
 // sheetMode tells whether predict is to map sheets rather than classify
 // images or write PNG masks.
 func sheetMode(c *cli.Context) bool {
-	for _, f := range []string{"list", "sheets", "window", "overlap", "blend", "probs", "polygons", "sieve", "shard", "shards"} {
+	if c.IsSet("sheets") {
+		return c.Bool("sheets")
+	}
+	for _, f := range []string{"list", "window", "overlap", "blend", "probs", "polygons", "sieve", "shard", "shards"} {
 		if c.IsSet(f) {
 			return true
 		}

@@ -133,6 +133,18 @@ func TestPredictSheet(t *testing.T) {
 		t.Errorf("the good sheet was not mapped: %v", err)
 	}
 
+	// --sheets=false: the sheet is a plain image, masked at the model's
+	// decode size as images are.
+	masks := t.TempDir()
+	if r := run(t, nil, "predict", "--model", model, "--input", rgbByte, "--out", masks, "--sheets=false"); r.code != 0 {
+		t.Fatalf("predict --sheets=false: %s", r.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(masks, "RGB.byte.png")); err != nil {
+		t.Errorf("--sheets=false wrote no PNG mask: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(masks, "RGB.byte.tif")); err == nil {
+		t.Error("--sheets=false wrote a class map")
+	}
 	wantFailure(t, run(t, nil, "predict", "--model", model, "--input", rgbByte, "--out", out, "--window", "50"), model, "--window 50")
 	wantFailure(t, run(t, nil, "predict", "--model", model, "--input", rgbByte), "--out DIR")
 	wantFailure(t, run(t, nil, "predict", "--model", model, "--input", rgbByte, "--out", out, "--blend", "max"), "max")
