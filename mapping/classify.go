@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/tfrun/tfrun/raster"
 )
@@ -22,10 +23,16 @@ func Classify(path string, p Predictor, m ModelInfo, opt Options, emit func(y0, 
 	_, err = Run(context.Background(), f, p, m, opt, func(s *Strip) error {
 		return emit(s.Y0, s.Rows, s.Labels())
 	})
-	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+	return Blame(path, err)
+}
+
+// Blame makes err name the raster at path, as tfrun's errors do, unless
+// it does already (GDAL's errors through package raster do).
+func Blame(path string, err error) error {
+	if err == nil || strings.Contains(err.Error(), path) {
+		return err
 	}
-	return nil
+	return fmt.Errorf("%s: %w", path, err)
 }
 
 // gdalCache is the GDAL block cache in MB unless GDAL_CACHEMAX says

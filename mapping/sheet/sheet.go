@@ -37,7 +37,7 @@ func Predict(ctx context.Context, path string, files Files, p mapping.Predictor,
 	defer src.Close()
 	g, err := mapping.OutputGrid(src.Info(), m, opt)
 	if err != nil {
-		return mapping.Stats{}, fmt.Errorf("%s: %v", path, err)
+		return mapping.Stats{}, mapping.Blame(path, err)
 	}
 	if k := m.Classes(); k > ClassNoData {
 		return mapping.Stats{}, fmt.Errorf("%s: the model has %d classes; a class map holds at most %d (%d is nodata)", path, k, ClassNoData, ClassNoData)
@@ -61,7 +61,7 @@ func Predict(ctx context.Context, path string, files Files, p mapping.Predictor,
 	}
 	st, err := mapping.Run(ctx, src, p, m, opt, w.write)
 	if err != nil {
-		return st, fmt.Errorf("%s: %w", path, err)
+		return st, mapping.Blame(path, err)
 	}
 	return st, w.finish(files)
 }
