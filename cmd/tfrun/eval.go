@@ -16,7 +16,7 @@ import (
 func evalCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "eval",
-		Usage: "evaluate a saved model on labelled data",
+		Usage: "evaluate a saved model on labelled data, or assess its map of a scene against a reference raster",
 		UsageText: "tfrun eval --model runs/mlp --data mnist:test [--json]\n" +
 			"   tfrun eval --model runs/seaice --images DIR --masks DIR [--json] [--preview grid.png]\n" +
 			"   tfrun eval --model DIR --raster SCENE.tif --reference LABELS.tif [--columns A:B] [--rows A:B] [--json] [--report DIR]",

@@ -26,7 +26,7 @@ func inspectCommand() *cli.Command {
 		Usage:     "show a TensorFlow SavedModel's signatures and variables, or a Keras model's layers and weights",
 		UsageText: "tfrun inspect [--json] SAVEDMODEL_DIR | MODEL.h5",
 		Description: "For a SavedModel folder: each meta graph's signatures (as saved_model_cli show --all prints them), " +
-			"every inspectVariable of the bundle with its dtype and shape (values of those with at most 8 elements; every " +
+			"every variable of the bundle with its dtype and shape (values of those with at most 8 elements; every " +
 			"tensor's CRC-32C is checked), and, when keras_metadata.pb is there, a Keras-style summary. " +
 			"For a Keras .h5 file: the summary and the weights. No TensorFlow is needed.",
 		Flags: []cli.Flag{

@@ -22,8 +22,9 @@ func app() *cli.App {
 	return &cli.App{
 		Name:  "tfrun",
 		Usage: "train and run deep-learning models on imagery",
-		Description: "tfrun trains the course's models (MNIST digits first) on the embedded pure-Go engine, " +
-			"or on XLA through a PJRT plugin, saves them as folders, and evaluates and predicts with them.\n" +
+		Description: "tfrun trains the course's models (MLP and conv net on digits, U-Net, DeepLab with swappable backbones, CBRR-Net) " +
+			"on the embedded CPU engine, on XLA through a PJRT plugin, or on TensorFlow (SavedModels); reads Keras models; cuts georeferenced " +
+			"scenes into chips; maps whole sheets with sliding windows; and assesses maps against reference rasters.\n" +
 			"Exit status: 0 on success, 2 on any error (bad input, bad config, engine failure).",
 		HideHelpCommand: true,
 		// Values such as --set model.input=[64,64,3] hold commas; repeat a

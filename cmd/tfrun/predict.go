@@ -16,7 +16,7 @@ import (
 func predictCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "predict",
-		Usage: "predict classes of images or arrays, or masks of images, with a saved model",
+		Usage: "predict classes of images or arrays, masks of images, or class maps of map sheets",
 		UsageText: "tfrun predict --model runs/mlp --input digit_3.jpg [--input more.png ...]\n   tfrun predict --model runs/mlp --input X.npy --out Y.npy\n" +
 			"   tfrun predict --model runs/seaice --input SHEET.tif [--input SHEET2.tif ...] | --list SHEETS.txt --out DIR [--probs uint16] [--polygons] [--shard I/N]",
 		Description: "Inputs are PNG, JPEG or TIFF images, or .npy arrays of examples [N, ...], with raw values (0-255 for 8-bit images): " +

@@ -18,7 +18,7 @@ func summaryCommand() *cli.Command {
 		UsageText: "tfrun summary --config configs/mnist_convnet.yaml\n   tfrun summary --model runs/mlp\n   tfrun summary (lists the zoo and layer kinds)",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "run config"},
-			&cli.StringFlag{Name: "model", Aliases: []string{"m"}, Usage: "saved model folder"},
+			&cli.StringFlag{Name: "model", Aliases: []string{"m"}, Usage: "saved model: a tfrun folder, a Keras SavedModel or a Keras .h5 file"},
 		},
 		Action: func(c *cli.Context) error {
 			switch {
