@@ -15,29 +15,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tfrun/tfrun/internal/testkit"
 	"github.com/tfrun/tfrun/raster"
 )
 
-func shared(t *testing.T, rel string) string {
-	t.Helper()
-	p := filepath.Join("..", "..", "shared", "data", filepath.FromSlash(rel))
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("shared data %s not available (needs ../shared next to the repository): %v", rel, err)
-	}
-	return p
-}
-
-func wantErr(t *testing.T, err error, substrs ...string) {
-	t.Helper()
-	if err == nil {
-		t.Fatalf("got no error, want one mentioning %q", substrs)
-	}
-	for _, s := range substrs {
-		if !strings.Contains(err.Error(), s) {
-			t.Errorf("error %q does not mention %q", err, s)
-		}
-	}
-}
+var (
+	shared  = testkit.Shared
+	wantErr = testkit.WantErr
+)
 
 func wantShape(t *testing.T, a *Array, shape ...int) {
 	t.Helper()

@@ -1,23 +1,13 @@
 package mapping
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
 
+	"github.com/tfrun/tfrun/internal/testkit"
 	"github.com/tfrun/tfrun/raster"
 )
 
-// shared returns a file of the project's shared data set (../shared/data
-// from the repository root), skipping the test where it is absent.
-func shared(t *testing.T, rel string) string {
-	t.Helper()
-	p := filepath.Join("..", "..", "shared", "data", filepath.FromSlash(rel))
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("shared data %s not available (needs ../shared next to the repository): %v", rel, err)
-	}
-	return p
-}
+var shared = testkit.Shared
 
 // memSource is a raster held in memory, for tests that crop or alter real
 // rasters.

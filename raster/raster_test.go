@@ -9,18 +9,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tfrun/tfrun/internal/testkit"
 )
 
-// shared returns a file of the project's shared data set (../shared/data
-// from the repository root), skipping the test where it is absent.
-func shared(t *testing.T, rel string) string {
-	t.Helper()
-	p := filepath.Join("..", "..", "shared", "data", filepath.FromSlash(rel))
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("shared data %s not available (needs ../shared next to the repository): %v", rel, err)
-	}
-	return p
-}
+var shared = testkit.Shared
 
 // pixel returns the bands of pixel (col, row) of a [H, W, B] buffer.
 func pixel(data []float32, in Info, col, row int) []float32 {
@@ -40,17 +33,7 @@ func wantPixel(t *testing.T, data []float32, in Info, col, row int, want ...floa
 	}
 }
 
-func wantErr(t *testing.T, err error, substrs ...string) {
-	t.Helper()
-	if err == nil {
-		t.Fatalf("got no error, want one mentioning %q", substrs)
-	}
-	for _, s := range substrs {
-		if !strings.Contains(err.Error(), s) {
-			t.Errorf("error %q does not mention %q", err, s)
-		}
-	}
-}
+var wantErr = testkit.WantErr
 
 func TestRGBByte(t *testing.T) {
 	path := shared(t, "rasterio/RGB.byte.tif")

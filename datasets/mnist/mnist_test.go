@@ -7,8 +7,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
+
+	"github.com/tfrun/tfrun/internal/testkit"
 )
 
 func dataDir(t *testing.T) string {
@@ -199,17 +200,7 @@ func TestDir(t *testing.T) {
 	}
 }
 
-func wantErr(t *testing.T, err error, substrs ...string) {
-	t.Helper()
-	if err == nil {
-		t.Fatalf("got no error, want one mentioning %q", substrs)
-	}
-	for _, s := range substrs {
-		if !strings.Contains(err.Error(), s) {
-			t.Errorf("error %q does not mention %q", err, s)
-		}
-	}
-}
+var wantErr = testkit.WantErr
 
 func gunzip(t *testing.T, path string) []byte {
 	t.Helper()
