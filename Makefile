@@ -20,7 +20,8 @@ demo:
 BENCH_ROWS = \
   "convnet convnet 128 28x28x1 10" \
   "unet-16 unet 4 256x256x3 1 base=16" \
-  "unet-64 unet 4 256x256x3 1 base=64"
+  "unet-64 unet 4 256x256x3 1 base=64" \
+  "deeplabv3plus-resnet50 deeplab 4 256x256x3 2 backbone=resnet50"
 bench-peer: build
 	@rm -f /tmp/tfrun-bench-rows.jsonl
 	@for spec in $(BENCH_ROWS); do \

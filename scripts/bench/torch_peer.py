@@ -42,7 +42,7 @@ def positive(text):
 
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", choices=["mlp", "convnet", "unet"])
+    p.add_argument("--model", choices=["mlp", "convnet", "unet", "deeplab"])
     p.add_argument("--classes", type=positive, default=10, help="output classes (1 = one sigmoid channel)")
     p.add_argument("--option", action="append", default=[], metavar="K=V",
                    help="model option as for `tfrun bench --option`, e.g. base=16 (repeatable)")
@@ -155,10 +155,88 @@ class UNet:
         return Net()
 
 
+class DeepLab:
+    """tfrun's zoo "deeplab" with the resnet50 backbone (Keras' ResNet50:
+    7x7 stem, stride on each stage's first 1x1 convolution, biased
+    convolutions), output stride 16 (the last stage dilated), ASPP with
+    image pooling, a 1x1 branch and separable atrous branches, and the
+    v3plus decoder: 48-channel low-level projection, two separable 3x3
+    convolutions, 1x1 classes, bilinear up-sampling to the input."""
+
+    @staticmethod
+    def build(c, classes, rates=(6, 12, 18), decoder="v3plus"):
+        import torch
+        import torch.nn as nn
+        F = nn.functional
+
+        def conv_bn(cin, cout, k=1, stride=1, dilation=1, bias=False, relu=True):
+            layers = [nn.Conv2d(cin, cout, k, stride, padding=dilation * (k // 2), dilation=dilation, bias=bias),
+                      nn.BatchNorm2d(cout, momentum=0.01, eps=1e-3)]
+            return nn.Sequential(*layers, nn.ReLU()) if relu else nn.Sequential(*layers)
+
+        def sep_conv_bn(cin, cout, dilation=1):
+            return nn.Sequential(
+                nn.Conv2d(cin, cin, 3, padding=dilation, dilation=dilation, groups=cin, bias=False),
+                nn.BatchNorm2d(cin, momentum=0.01, eps=1e-3), nn.ReLU(), conv_bn(cin, cout))
+
+        class Bottleneck(nn.Module):
+            def __init__(self, cin, f, stride, dilation, project):
+                super().__init__()
+                self.short = conv_bn(cin, 4 * f, 1, stride, bias=True, relu=False) if project else None
+                self.body = nn.Sequential(conv_bn(cin, f, 1, stride, bias=True),
+                                          conv_bn(f, f, 3, 1, dilation, bias=True),
+                                          conv_bn(f, 4 * f, 1, bias=True, relu=False))
+
+            def forward(self, x):
+                return torch.relu(self.body(x) + (self.short(x) if self.short is not None else x))
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.stem = conv_bn(c, 64, 7, 2, bias=True)
+                stages, cin = [], 64
+                for i, (f, blocks) in enumerate([(64, 3), (128, 4), (256, 6), (512, 3)]):
+                    stride, dil = (1, 1) if i == 0 else ((2, 1) if i < 3 else (1, 2))
+                    mods = [Bottleneck(cin, f, stride, dil, True)]
+                    mods += [Bottleneck(4 * f, f, 1, dil, False) for _ in range(blocks - 1)]
+                    stages.append(nn.Sequential(*mods))
+                    cin = 4 * f
+                self.stages = nn.ModuleList(stages)
+                self.pool = conv_bn(2048, 256)
+                self.branches = nn.ModuleList([conv_bn(2048, 256)] + [sep_conv_bn(2048, 256, r) for r in rates])
+                self.fuse = conv_bn(256 * (2 + len(rates)), 256)
+                self.drop = nn.Dropout(0.1)
+                self.low = conv_bn(256, 48)
+                self.dec = nn.Sequential(sep_conv_bn(304, 256), sep_conv_bn(256, 256))
+                self.out = nn.Conv2d(256, classes, 1)
+
+            def forward(self, x):
+                size = x.shape[2:]
+                x = F.max_pool2d(self.stem(x), 3, 2, padding=1)
+                low = None
+                for i, st in enumerate(self.stages):
+                    x = st(x)
+                    if i == 0:
+                        low = x
+                p = self.pool(F.adaptive_avg_pool2d(x, 1))
+                y = [F.interpolate(p, size=x.shape[2:], mode="nearest")] + [b(x) for b in self.branches]
+                x = self.drop(self.fuse(torch.cat(y, 1)))
+                if decoder == "v3plus":
+                    x = F.interpolate(x, size=low.shape[2:], mode="bilinear", align_corners=False)
+                    x = self.dec(torch.cat([x, self.low(low)], 1))
+                return F.interpolate(self.out(x), size=size, mode="bilinear", align_corners=False)
+
+        return Net()
+
+
 def build(name, input_shape, classes, options):
     import torch.nn as nn
 
     h, w, c = input_shape
+    if name == "deeplab":
+        if options.get("backbone", "resnet50") != "resnet50" or options.get("output_stride", "16") != "16":
+            raise SystemExit("torch_peer: deeplab has a PyTorch twin for backbone=resnet50, output_stride=16 only")
+        return DeepLab.build(c, classes, decoder=options.get("decoder", "v3plus"))
     if name == "unet":
         depth = int(options.get("depth", 4))
         if h % (1 << depth) or w % (1 << depth):
@@ -208,7 +286,7 @@ def measure(args, torch):
     model = build(args.model, args.input, args.classes, args.options)
     # PyTorch is channels-first; the input is the same tensor transposed.
     x = torch.rand(args.batch, c, h, w)
-    dense = args.model == "unet"
+    dense = args.model in ("unet", "deeplab")
     label_shape = (args.batch, h, w) if dense else (args.batch,)
     if args.classes == 1:
         # One sigmoid channel: binary cross-entropy on logits, as tfrun.
