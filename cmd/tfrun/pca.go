@@ -36,7 +36,7 @@ func pcaCommand() *cli.Command {
 
 func runPCA(c *cli.Context) error {
 	in := c.String("input")
-	f, err := openCube(in)
+	f, err := raster.OpenCube(in)
 	if err != nil {
 		return err
 	}
@@ -52,19 +52,6 @@ func runPCA(c *cli.Context) error {
 		}
 	}
 	return writePrepared(f, prep, c.String("out"))
-}
-
-// openCube opens a raster, explaining the usual reason an ENVI cube does
-// not open: its .hdr is missing.
-func openCube(path string) (*raster.File, error) {
-	f, err := raster.Open(path)
-	if err != nil {
-		if herr := raster.MissingENVIHeader(path); herr != nil {
-			return nil, herr
-		}
-		return nil, err
-	}
-	return f, nil
 }
 
 // pcaPrep fits the transform the flags ask for on the whole cube, or

@@ -70,7 +70,7 @@ func runGrow(c *cli.Context) error {
 	if !c.IsSet("threshold") {
 		o.Threshold = defaultThresholds[o.Metric]
 	}
-	f, err := openCube(in)
+	f, err := raster.OpenCube(in)
 	if err != nil {
 		return err
 	}
