@@ -69,22 +69,32 @@ func SamePadding(in, kernel, stride, dilation int) [2]int {
 // and correlates it with the flipped kernel (in and out swapped); the result
 // covers the padded input, which is then cut back to x's extent.
 func convInputGrad(x, k, dy *graph.Node, p convParams) *graph.Node {
+	flipped := graph.TransposeAllAxes(FlipAxis(FlipAxis(k, 0), 1), 0, 1, 3, 2)
+	dxPad := graph.ConvGeneral(spreadForInput(dy, k, p), flipped, nhwc, []int{1, 1}, [][2]int{{0, 0}, {0, 0}}, nil, p.dilations[:], 1, 1)
+	return cropToInput(dxPad, x, p)
+}
+
+// spreadForInput dilates dy by the stride and pads it by the kernel's
+// extent less one, so that correlating it with the flipped kernel gives the
+// gradient of the padded input.
+func spreadForInput(dy, k *graph.Node, p convParams) *graph.Node {
 	kd := k.Shape().Dimensions
 	g := dy
-	for a := 0; a < 2; a++ {
-		axis := a + 1
-		g = DilateAxis(g, axis, p.strides[a])
+	for a := range 2 {
+		g = DilateAxis(g, a+1, p.strides[a])
 		eff := (kd[a]-1)*p.dilations[a] + 1
-		g = ZeroPadAxis(g, axis, eff-1, eff-1)
+		g = ZeroPadAxis(g, a+1, eff-1, eff-1)
 	}
-	flipped := graph.TransposeAllAxes(FlipAxis(FlipAxis(k, 0), 1), 0, 1, 3, 2)
-	dxPad := graph.ConvGeneral(g, flipped, nhwc, []int{1, 1}, [][2]int{{0, 0}, {0, 0}}, nil, p.dilations[:], 1, 1)
-	for a := 0; a < 2; a++ {
+	return g
+}
+
+// cropToInput cuts the padded input's gradient back to x's extent.
+func cropToInput(dxPad, x *graph.Node, p convParams) *graph.Node {
+	for a := range 2 {
 		axis := a + 1
 		n := x.Shape().Dimensions[axis]
-		have := dxPad.Shape().Dimensions[axis]
 		// Input pixels past the last window get no gradient: zeros.
-		if need := p.pads[a][0] + n; have < need {
+		if need, have := p.pads[a][0]+n, dxPad.Shape().Dimensions[axis]; have < need {
 			dxPad = ZeroPadAxis(dxPad, axis, 0, need-have)
 		}
 		dxPad = graph.SliceAxis(dxPad, axis, graph.AxisRange(p.pads[a][0], p.pads[a][0]+n))

@@ -26,25 +26,10 @@ func DepthwiseConv2D(x, kernel *graph.Node, strides, dilations [2]int, pads [2][
 func depthwiseInputGrad(x, k, dy *graph.Node, p convParams) *graph.Node {
 	kd := k.Shape().Dimensions
 	c := x.Shape().Dimensions[3]
-	m := kd[3] / c
-	g := dy
-	for a := range 2 {
-		g = DilateAxis(g, a+1, p.strides[a])
-		eff := (kd[a]-1)*p.dilations[a] + 1
-		g = ZeroPadAxis(g, a+1, eff-1, eff-1)
-	}
-	flipped := graph.Reshape(FlipAxis(FlipAxis(k, 0), 1), kd[0], kd[1], c, m)
+	flipped := graph.Reshape(FlipAxis(FlipAxis(k, 0), 1), kd[0], kd[1], c, kd[3]/c)
 	flipped = graph.TransposeAllAxes(flipped, 0, 1, 3, 2) // [kh, kw, m, C]
-	dxPad := graph.ConvGeneral(g, flipped, nhwc, []int{1, 1}, [][2]int{{0, 0}, {0, 0}}, nil, p.dilations[:], c, 1)
-	for a := range 2 {
-		axis := a + 1
-		n := x.Shape().Dimensions[axis]
-		if need, have := p.pads[a][0]+n, dxPad.Shape().Dimensions[axis]; have < need {
-			dxPad = ZeroPadAxis(dxPad, axis, 0, need-have)
-		}
-		dxPad = graph.SliceAxis(dxPad, axis, graph.AxisRange(p.pads[a][0], p.pads[a][0]+n))
-	}
-	return dxPad
+	dxPad := graph.ConvGeneral(spreadForInput(dy, k, p), flipped, nhwc, []int{1, 1}, [][2]int{{0, 0}, {0, 0}}, nil, p.dilations[:], c, 1)
+	return cropToInput(dxPad, x, p)
 }
 
 // depthwiseKernelGrad sums, for each tap (i, j), the padded input pixels
