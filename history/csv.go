@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/tfrun/tfrun/internal/atomicfile"
 )
 
 // missing is what Keras' CSVLogger writes for a key absent from an epoch's
@@ -37,7 +39,7 @@ func (l *CSVLogger) Write(h *History) error {
 	if err != nil {
 		return err
 	}
-	return writeAtomic(l.path, func(w io.Writer) error {
+	return atomicfile.Write(l.path, func(w io.Writer) error {
 		cw := csv.NewWriter(w)
 		row := append([]string{"epoch"}, keys...)
 		if err := cw.Write(row); err != nil {

@@ -15,6 +15,8 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
+
+	"github.com/tfrun/tfrun/internal/atomicfile"
 )
 
 // Figure geometry. At 100 dpi a panel is 600×450 px, so the usual loss plus
@@ -82,7 +84,7 @@ func PlotCurves(path string, h *History, title string) error {
 			}
 		}
 	}
-	return writeAtomic(path, func(w io.Writer) error {
+	return atomicfile.Write(path, func(w io.Writer) error {
 		_, err := vgimg.PngCanvas{Canvas: img}.WriteTo(w)
 		return err
 	})

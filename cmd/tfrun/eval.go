@@ -3,11 +3,11 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
+	"io"
 
 	"github.com/tfrun/tfrun/config"
 	"github.com/tfrun/tfrun/infer"
+	"github.com/tfrun/tfrun/internal/atomicfile"
 	"github.com/tfrun/tfrun/modeldir"
 	"github.com/tfrun/tfrun/pipeline"
 	"github.com/urfave/cli/v2"
@@ -206,9 +206,8 @@ func writeJSONAtomic(path string, v any) error {
 	if err != nil {
 		return err
 	}
-	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp")
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+	return atomicfile.Write(path, func(w io.Writer) error {
+		_, err := w.Write(append(b, '\n'))
 		return err
-	}
-	return os.Rename(tmp, path)
+	})
 }

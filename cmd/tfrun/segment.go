@@ -5,6 +5,7 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,6 +14,7 @@ import (
 	"github.com/gomlx/gomlx/backends"
 	"github.com/tfrun/tfrun/datasets"
 	"github.com/tfrun/tfrun/infer"
+	"github.com/tfrun/tfrun/internal/atomicfile"
 	"github.com/tfrun/tfrun/modeldir"
 	"github.com/tfrun/tfrun/pipeline"
 )
@@ -181,19 +183,5 @@ func classColor(id int32) color.RGBA {
 }
 
 func writePNG(path string, img image.Image) error {
-	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp")
-	f, err := os.Create(tmp)
-	if err != nil {
-		return err
-	}
-	if err := png.Encode(f, img); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return fmt.Errorf("%s: %v", path, err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return os.Rename(tmp, path)
+	return atomicfile.Write(path, func(w io.Writer) error { return png.Encode(w, img) })
 }
