@@ -70,6 +70,11 @@ type Train struct {
 	Checkpoint    *Checkpoint    `yaml:"checkpoint,omitempty"`
 	EarlyStopping *EarlyStopping `yaml:"early_stopping,omitempty"`
 	ReduceLR      *ReduceLR      `yaml:"reduce_lr,omitempty"`
+	// BNRecalibration is a number of training batches: after each epoch,
+	// before validation and saving, every batch norm's moving statistics
+	// become their average over that many batches (0 keeps Keras'
+	// momentum average alone). See layers.RecalibrationWeight.
+	BNRecalibration int `yaml:"bn_recalibration,omitempty"`
 }
 
 // ClassWeights is train.class_weights: how to weigh each class, computed
@@ -253,6 +258,8 @@ func (c *Config) validate() error {
 		return fmt.Errorf("train.batch_size must be > 0, got %d", t.BatchSize)
 	case t.Epochs <= 0:
 		return fmt.Errorf("train.epochs must be > 0, got %d", t.Epochs)
+	case t.BNRecalibration < 0:
+		return fmt.Errorf("train.bn_recalibration must be ≥ 0 batches, got %d", t.BNRecalibration)
 	case c.Data.sources() == 0:
 		return fmt.Errorf("data: set data.train, data.folders or data.scene")
 	case c.Data.sources() > 1:

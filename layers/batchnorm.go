@@ -47,6 +47,17 @@ func (b *BatchNorm) epsilon() float64 {
 	return b.Epsilon
 }
 
+// RecalibrationWeight is the graph parameter that turns a training-mode
+// graph into one that re-estimates the moving statistics without training:
+// its value, a scalar node w, replaces the momentum update with
+// stored·(1−w) + batch·w. Fed w = 1/k on the k-th batch, the stored
+// statistics end as the plain average over the batches seen (Wu and
+// Johnson's "precise BN", 2021), which a momentum of 0.99 reaches only
+// after hundreds of steps: from-scratch networks whose early layers start
+// with tiny variances otherwise keep a stored variance far above the true
+// one and collapse to a constant output in inference.
+const RecalibrationWeight = "batchnorm_recalibration_weight"
+
 func (b *BatchNorm) OutputShape(in [][]int) ([]int, error) { return one(b.Kind(), in) }
 
 // Weights are in Keras' order: gamma, beta, moving mean, moving variance.
@@ -89,7 +100,13 @@ func (b *BatchNorm) Apply(ctx *context.Context, in []*graph.Node) *graph.Node {
 		m := b.momentum()
 		update := func(v *context.Variable, batch *graph.Node) {
 			old := v.ValueGraph(g)
-			v.SetValueGraph(graph.Add(graph.MulScalar(old, m), graph.MulScalar(graph.StopGradient(batch), 1-m)))
+			batch = graph.StopGradient(batch)
+			if w, ok := ctx.GetGraphParam(g, RecalibrationWeight); ok {
+				w := w.(*graph.Node)
+				v.SetValueGraph(graph.Add(graph.Mul(old, graph.OneMinus(w)), graph.Mul(batch, w)))
+				return
+			}
+			v.SetValueGraph(graph.Add(graph.MulScalar(old, m), graph.MulScalar(batch, 1-m)))
 		}
 		update(meanVar, mean)
 		update(varVar, unbiased)

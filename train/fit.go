@@ -38,9 +38,10 @@ type Fitter struct {
 	// EpochEnd runs after each epoch with the history so far (CSV log, plot).
 	EpochEnd func(h *history.History) error
 
-	step *context.Exec
-	eval *infer.Runner
-	loss nn.Loss
+	step        *context.Exec
+	recalibrate *context.Exec
+	eval        *infer.Runner
+	loss        nn.Loss
 }
 
 // Step runs one training step on a batch and returns its mean loss and the
@@ -151,6 +152,9 @@ func (f *Fitter) Fit(train, val datasets.Source) (*history.History, error) {
 		}
 		if bar != nil {
 			bar.Finish()
+		}
+		if err := f.RecalibrateBN(train); err != nil {
+			return h, err
 		}
 		rec := history.Record{Epoch: epoch, Values: map[string]float64{
 			"loss": lossSum / float64(seen), "accuracy": correct / float64(max(labelled, 1))}}
