@@ -66,6 +66,15 @@ func (ls labelSource) align(image string, g raster.Grid, tmp func() (string, err
 	return out, raster.WarpNearest(ls.Path, g, out, outsideLabels)
 }
 
+// RasterizeLabels burns the features of a vector file (layer "" for the
+// only one) onto the grid g of image, attr's value or 1 inside features
+// and 0 elsewhere, into a file in the folder tmp returns. Labels without
+// features, without attr, or sharing no area with the image are errors
+// naming the files.
+func RasterizeLabels(path, layer, attr, image string, g raster.Grid, tmp func() (string, error)) (string, error) {
+	return labelSource{Path: path, Layer: layer, Attr: attr}.rasterize(image, g, tmp)
+}
+
 func (ls labelSource) rasterize(image string, g raster.Grid, tmp func() (string, error)) (string, error) {
 	layer, err := raster.VectorLayer(ls.Path, ls.Layer)
 	if err != nil {

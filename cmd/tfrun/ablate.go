@@ -12,7 +12,6 @@ import (
 	"github.com/tfrun/tfrun/internal/atomicfile"
 	"github.com/tfrun/tfrun/metrics"
 	"github.com/tfrun/tfrun/modeldir"
-	"github.com/tfrun/tfrun/raster"
 	rpt "github.com/tfrun/tfrun/report"
 	"github.com/urfave/cli/v2"
 )
@@ -238,17 +237,18 @@ func ablationScoring(c *cli.Context, base string, cfg *config.Config) (func(dir 
 		onRaster = onRaster || c.IsSet(f)
 	}
 	var image, labels string
-	if s := cfg.Data.Scene; s != nil {
+	s := cfg.Data.Scene
+	if s != nil {
 		onRaster = true
-		image = s.Image
-		if !raster.IsVector(s.Labels) {
-			labels = s.Labels
-		}
+		image, labels = s.Image, s.Labels
 	}
 	if onRaster {
 		j, err := rasterJobOf(c, cfg.Train.BatchSize, image, labels)
 		if err != nil {
 			return nil, fmt.Errorf("%v (ablate scores each variant's map of --raster against --reference)", err)
+		}
+		if s != nil && !c.IsSet("reference") {
+			j.layer, j.attr = s.Layer, s.Attr
 		}
 		if _, err := j.preflight(); err != nil {
 			return nil, err

@@ -25,7 +25,9 @@ import (
 func rasterFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "raster", Usage: "scene to map (GeoTIFF, ENVI, any GDAL raster), preprocessed as the model was trained"},
-		&cli.StringFlag{Name: "reference", Usage: "label raster on the scene's grid: the reference the map is assessed against"},
+		&cli.StringFlag{Name: "reference", Usage: "the reference the map is assessed against: a label raster on the scene's grid, or vector labels (GeoPackage, GeoJSON, Shapefile), rasterized onto it"},
+		&cli.StringFlag{Name: "layer", Usage: "layer of a vector --reference (default: the only one)"},
+		&cli.StringFlag{Name: "attr", Usage: "attribute of a vector --reference burnt as the label value (default: 1 inside features, 0 outside)"},
 		&cli.StringFlag{Name: "columns", Usage: "assess only columns A:B (first included, last not), e.g. 450:900 for the east half of a 900-wide scene"},
 		&cli.StringFlag{Name: "rows", Usage: "assess only rows A:B"},
 		&cli.StringFlag{Name: "ignore", Usage: "comma-separated reference values to leave out of the assessment"},
@@ -37,16 +39,19 @@ func rasterFlags() []cli.Flag {
 // rasterJob is an assessment of a model's map of a scene.
 type rasterJob struct {
 	raster, reference string
-	opt               assess.Options
-	overlap           int
-	blend             mapping.Blend
-	batch             int
+	// layer and attr choose what of a vector reference is rasterized.
+	layer, attr string
+	opt         assess.Options
+	overlap     int
+	blend       mapping.Blend
+	batch       int
 }
 
 // rasterJobOf reads the raster flags; defRaster and defReference stand in
 // for --raster and --reference when those are not given.
 func rasterJobOf(c *cli.Context, batch int, defRaster, defReference string) (rasterJob, error) {
-	j := rasterJob{raster: c.String("raster"), reference: c.String("reference"), overlap: c.Int("overlap"), batch: batch}
+	j := rasterJob{raster: c.String("raster"), reference: c.String("reference"), layer: c.String("layer"), attr: c.String("attr"),
+		overlap: c.Int("overlap"), batch: batch}
 	if j.raster == "" {
 		j.raster = defRaster
 	}
@@ -55,6 +60,9 @@ func rasterJobOf(c *cli.Context, batch int, defRaster, defReference string) (ras
 	}
 	if j.raster == "" || j.reference == "" {
 		return j, fmt.Errorf("--raster and --reference go together")
+	}
+	if (j.layer != "" || j.attr != "") && !raster.IsVector(j.reference) {
+		return j, fmt.Errorf("--layer and --attr apply to vector references; %s is a raster", j.reference)
 	}
 	var err error
 	if j.blend, err = mapping.ParseBlend(c.String("blend")); err != nil {
@@ -108,12 +116,22 @@ func (j *rasterJob) preflight() (raster.Info, error) {
 	if err != nil {
 		return st, err
 	}
-	ref, err := raster.Stat(j.reference)
-	if err != nil {
-		return st, err
-	}
-	if err := assess.SameGrid(j.reference, ref.Grid(), j.raster, st.Grid()); err != nil {
-		return st, err
+	if raster.IsVector(j.reference) {
+		// Rasterizing checks the layer, the attribute and the overlap; a
+		// throwaway run here fails before any model trains.
+		_, done, err := j.referenceRaster(st.Grid())
+		if err != nil {
+			return st, err
+		}
+		done()
+	} else {
+		ref, err := raster.Stat(j.reference)
+		if err != nil {
+			return st, err
+		}
+		if err := assess.SameGrid(j.reference, ref.Grid(), j.raster, st.Grid()); err != nil {
+			return st, err
+		}
 	}
 	if r := j.opt.Region; r != nil {
 		if r.X1 < 0 {
@@ -127,6 +145,32 @@ func (j *rasterJob) preflight() (raster.Info, error) {
 		}
 	}
 	return st, nil
+}
+
+// referenceRaster is the reference as a raster on the scene's grid g: the
+// reference itself, or vector labels rasterized into a temporary folder
+// that done removes.
+func (j *rasterJob) referenceRaster(g raster.Grid) (path string, done func(), err error) {
+	if !raster.IsVector(j.reference) {
+		return j.reference, func() {}, nil
+	}
+	var dir string
+	done = func() {
+		if dir != "" {
+			os.RemoveAll(dir)
+		}
+	}
+	tmp := func() (string, error) {
+		var err error
+		dir, err = os.MkdirTemp("", "tfrun-reference-")
+		return dir, err
+	}
+	path, err = scenes.RasterizeLabels(j.reference, j.layer, j.attr, j.raster, g, tmp)
+	if err != nil {
+		done()
+		return "", nil, err
+	}
+	return path, done, nil
 }
 
 // rasterEval is what `eval --raster --json` prints and report.json holds.
@@ -168,7 +212,12 @@ func evalRaster(c *cli.Context, dir string, ld *modeldir.Loaded, j *rasterJob) (
 	g := st.Grid()
 	opt := j.opt
 	opt.Classes = info.Classes()
-	ref, err := assess.Open(j.reference, j.raster, g, labels, opt)
+	refPath, done, err := j.referenceRaster(g)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	ref, err := assess.Open(refPath, j.raster, g, labels, opt)
 	if err != nil {
 		return nil, err
 	}

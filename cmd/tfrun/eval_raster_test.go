@@ -112,6 +112,23 @@ func TestEvalRaster(t *testing.T) {
 		t.Errorf("report.md lacks the reference or the class names:\n%s", md)
 	}
 
+	// The same assessment against the GeoPackage the raster was made from:
+	// rasterized onto the scene's grid, it must give the same matrix.
+	gpkg := eolearn + "lulc.gpkg"
+	r = run(t, nil, "eval", "--model", model, "--raster", scene, "--reference", gpkg, "--attr", "LULC_ID", "--columns", "60:100", "--json")
+	if r.code != 0 {
+		t.Fatalf("eval with a vector reference failed: %s", r.stderr)
+	}
+	var vev rasterEval
+	if err := json.Unmarshal([]byte(r.stdout), &vev); err != nil {
+		t.Fatalf("%v in %q", err, r.stdout)
+	}
+	if vm, _ := json.Marshal(vev.ConfusionMatrix); string(vm) != mustJSON(t, ev.ConfusionMatrix) || vev.Reference != gpkg {
+		t.Errorf("vector reference %s gives matrix %s, want the raster's %s", vev.Reference, vm, mustJSON(t, ev.ConfusionMatrix))
+	}
+	wantFailure(t, run(t, nil, "eval", "--model", model, "--raster", scene, "--reference", gpkg, "--attr", "LULC"), gpkg, `no attribute "LULC"`, "LULC_ID")
+	wantFailure(t, run(t, nil, "eval", "--model", model, "--raster", scene, "--reference", lulc, "--attr", "LULC_ID"), "vector references", lulc)
+
 	// Bad inputs, each one line naming the files at fault.
 	spacenet := "../../../shared/data/spacenet_buildings/"
 	if _, err := os.Stat(spacenet + "image.tif"); err == nil {
@@ -139,4 +156,13 @@ func TestEvalRaster(t *testing.T) {
 	wantFailure(t, run(t, nil, "eval", "--model", model, "--raster", scene, "--reference", lulc, "--columns", "90:120"), "not inside", scene)
 	wantFailure(t, run(t, nil, "eval", "--model", model, "--raster", scene, "--reference", lulc, "--columns", "60"), "--columns")
 	wantFailure(t, run(t, nil, "eval", "--model", model, "--data", "mnist:test", "--report", dir), "--report goes with --raster")
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
