@@ -106,6 +106,10 @@ func (w *ClassWeights) UnmarshalYAML(n *yaml.Node) error {
 	return n.Decode(&w.Values)
 }
 
+// Monitors are the quantities callbacks can watch; val_miou (mean IoU
+// over the classes) exists for segmentation models only.
+var Monitors = []string{"loss", "accuracy", "val_loss", "val_accuracy", "val_miou"}
+
 // Checkpoint keeps the best model by a monitored quantity (Keras'
 // ModelCheckpoint with save_best_only).
 type Checkpoint struct {
@@ -270,9 +274,9 @@ func (c *Config) validate() error {
 	if err := t.validateLoss(); err != nil {
 		return err
 	}
-	for _, m := range []string{monitor(t.Checkpoint), monitor(t.EarlyStopping), monitor(t.ReduceLR)} {
-		if m != "" && !strings.HasPrefix(m, "val_") && m != "loss" && m != "accuracy" {
-			return fmt.Errorf("unknown monitor %q (use loss, accuracy, val_loss or val_accuracy)", m)
+	for _, m := range t.CallbackMonitors() {
+		if m != "" && !slices.Contains(Monitors, m) {
+			return fmt.Errorf("unknown monitor %q (use %s)", m, strings.Join(Monitors, ", "))
 		}
 		if strings.HasPrefix(m, "val_") && !c.Data.hasValidation() {
 			return fmt.Errorf("monitor %q needs data.validation or data.validation_split", m)
@@ -336,20 +340,18 @@ func (d Data) hasValidation() bool {
 	return d.Validation != "" || d.ValidationSplit != 0
 }
 
-func monitor(cb any) string {
-	switch c := cb.(type) {
-	case *Checkpoint:
-		if c != nil {
-			return c.Monitor
-		}
-	case *EarlyStopping:
-		if c != nil {
-			return c.Monitor
-		}
-	case *ReduceLR:
-		if c != nil {
-			return c.Monitor
-		}
+// CallbackMonitors are the monitors of the callbacks that are set:
+// checkpoint, early stopping, reduce_lr.
+func (t Train) CallbackMonitors() []string {
+	var ms []string
+	if c := t.Checkpoint; c != nil {
+		ms = append(ms, c.Monitor)
 	}
-	return ""
+	if c := t.EarlyStopping; c != nil {
+		ms = append(ms, c.Monitor)
+	}
+	if c := t.ReduceLR; c != nil {
+		ms = append(ms, c.Monitor)
+	}
+	return ms
 }

@@ -51,6 +51,8 @@ func TestErrors(t *testing.T) {
 		{base, []string{"train.loss=hinge"}, `unknown loss "hinge"`},
 		{base, []string{"nonsense"}, "want key.path=value"},
 		{base, []string{"train.checkpoint.monitor=val_loss"}, "needs data.validation"},
+		{base, []string{"train.early_stopping.monitor=val_iou"}, `unknown monitor "val_iou" (use loss, accuracy, val_loss, val_accuracy, val_miou)`},
+		{base, []string{"train.bn_recalibration=-1"}, "bn_recalibration must be ≥ 0"},
 		{"model: [\n", nil, "yaml"},
 		{"", nil, "empty config"},
 	} {

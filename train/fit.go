@@ -99,6 +99,13 @@ func (f *Fitter) Fit(train, val datasets.Source) (*history.History, error) {
 	if err := f.prepareLoss(train); err != nil {
 		return nil, err
 	}
+	if len(train.LabelShape()) == 0 {
+		for _, m := range f.Opts.CallbackMonitors() {
+			if m == "val_miou" {
+				return nil, fmt.Errorf("monitor val_miou: the mean IoU is logged for segmentation models; this one gives one class per example (use val_accuracy)")
+			}
+		}
+	}
 	lrVar := LearningRate(f.Ctx, f.Opts.LearningRate)
 	lr := f.Opts.LearningRate
 	h := &history.History{}
@@ -171,6 +178,12 @@ func (f *Fitter) Fit(train, val datasets.Source) (*history.History, error) {
 			}
 			rec.Values["val_loss"] = ev.Loss
 			rec.Values["val_accuracy"] = ev.Confusion.Accuracy()
+			if len(labelShape) > 0 {
+				// Pixel accuracy hardly moves when a rare class is found
+				// or lost; mean IoU does, so segmentation runs can keep
+				// their best epoch by it.
+				rec.Values["val_miou"] = ev.Confusion.MeanIoU()
+			}
 		}
 		if f.Opts.ReduceLR != nil {
 			rec.Values["lr"] = lr
@@ -229,7 +242,7 @@ func newMonitor(key string, minDelta float64) *monitor {
 	return m
 }
 
-func (m *monitor) maximize() bool { return strings.HasSuffix(m.key, "accuracy") }
+func (m *monitor) maximize() bool { return m.key != "" && !strings.HasSuffix(m.key, "loss") }
 
 // improved records an epoch and tells whether it beat the best so far.
 // Without a key every epoch counts as an improvement.
@@ -274,7 +287,7 @@ func (f *Fitter) printf(format string, args ...any) {
 func (f *Fitter) logEpoch(r history.Record, took time.Duration) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "epoch %d/%d - %.1fs", r.Epoch+1, f.Opts.Epochs, took.Seconds())
-	for _, k := range []string{"loss", "accuracy", "val_loss", "val_accuracy", "lr"} {
+	for _, k := range []string{"loss", "accuracy", "val_loss", "val_accuracy", "val_miou", "lr"} {
 		if v, ok := r.Values[k]; ok {
 			fmt.Fprintf(&b, " - %s: %.4f", k, v)
 		}
