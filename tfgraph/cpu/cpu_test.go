@@ -285,6 +285,35 @@ func TestNNConv2D(t *testing.T) {
 	}
 }
 
+// TestNNDepthwise covers nn.DepthwiseConv2D with its gradients: the
+// atrous shapes run on tfrun's own depthwise kernel (oneDNN has none but a
+// GEMM), forward and for the input gradient, which is itself a depthwise
+// convolution.
+func TestNNDepthwise(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		in, k        []int
+		strides, dil [2]int
+		native       string
+	}{
+		{"dilation 6", []int{2, 9, 8, 12}, []int{3, 3, 1, 12}, [2]int{1, 1}, [2]int{6, 6}, "on tfrun depthwise"},
+		{"dilation 18", []int{1, 16, 16, 10}, []int{3, 3, 1, 10}, [2]int{1, 1}, [2]int{18, 18}, "on tfrun depthwise"},
+		{"dilation 2x3 non-square", []int{1, 7, 10, 5}, []int{3, 3, 1, 5}, [2]int{1, 1}, [2]int{2, 3}, "forward"},
+		{"stride 2", []int{2, 11, 9, 6}, []int{3, 3, 1, 6}, [2]int{2, 2}, [2]int{1, 1}, "forward"},
+		{"1x1", []int{3, 4, 5, 7}, []int{1, 1, 1, 7}, [2]int{1, 1}, [2]int{1, 1}, "forward"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			compare(t, withGrads(func(xs []*Node) *Node {
+				var pads [2][2]int
+				for a := range 2 {
+					pads[a] = nn.SamePadding(tc.in[1+a], tc.k[a], tc.strides[a], tc.dil[a])
+				}
+				return nn.DepthwiseConv2D(xs[0], xs[1], tc.strides, tc.dil, pads)
+			}), []string{tc.native}, tc.in, tc.k)
+		})
+	}
+}
+
 func TestElementwise(t *testing.T) {
 	big := []int{3, 37, 29, 31} // above the parallel threshold, not a whole number of blocks
 	for _, tc := range []struct {

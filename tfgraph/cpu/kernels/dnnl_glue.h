@@ -46,6 +46,19 @@ void tf_vec(int op, int n, float *d, const float *a, const float *b, const float
 void tf_bools_to_floats(int n, float *d, const unsigned char *s);
 void tf_floats_to_bools(int n, unsigned char *d, const float *s);
 
+// tf_dw is a depthwise 2-D convolution (one filter per channel) whose
+// activations have unit channel stride; the *s* fields are element strides
+// of batch, row and column.
+typedef struct {
+    long c, xsn, xsh, xsw, ysn, ysh, ysw;
+    int ih, iw, oh, ow, kh, kw, sh, sw, dh, dw, pt, pl, relu;
+} tf_dw;
+
+// tf_dwconv computes output rows [r0, r1), row r being image r / oh, row
+// r % oh. w holds each tap's c weights in turn, taps row-major; bias is
+// NULL or c values added before the optional ReLU.
+void tf_dwconv(const tf_dw *g, int r0, int r1, const float *x, const float *w, const float *bias, float *y);
+
 void tf_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda,
               const float *b, int ldb, float beta, float *c, int ldc);
 

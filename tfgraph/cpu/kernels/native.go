@@ -13,6 +13,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"unsafe"
 )
@@ -114,8 +115,9 @@ type planKey struct {
 // plan is a cached primitive; a nil c records that oneDNN has none for the
 // key (err says why), so the Go kernel runs instead.
 type plan struct {
-	c   *C.tf_plan
-	err string
+	c    *C.tf_plan
+	err  string
+	gemm bool // oneDNN's implementation lowers the convolution to matrix products
 }
 
 var plans = map[planKey]plan{} // touched only on the worker thread
@@ -170,6 +172,8 @@ func planFor(kind int, s *ConvSpec, epilogue int) plan {
 	p := plan{c: c}
 	if c == nil {
 		p.err = C.GoString(&errBuf[0])
+	} else {
+		p.gemm = strings.Contains(C.GoString(C.tf_plan_impl(c)), "gemm:")
 	}
 	plans[key] = p
 	return p
@@ -189,18 +193,22 @@ func PlanImpl(kind ConvKind, s *ConvSpec) string {
 			return
 		}
 		impl = C.GoString(C.tf_plan_impl(p.c))
+		if kind == KindForward && p.gemm && depthwise2D(s) {
+			impl = "tfrun depthwise"
+		}
 	})
 	return impl
 }
 
 // runConv executes the plan for (kind, s, e) on the three buffers, given in
-// convolution order, or reports false when oneDNN has no plan for it.
-func runConv(kind ConvKind, s *ConvSpec, e Epilogue, src, wei, dst []float32) (bool, error) {
+// convolution order, or reports false when oneDNN has no plan for it, or,
+// with notGEMM, only a GEMM-based one.
+func runConv(kind ConvKind, s *ConvSpec, e Epilogue, src, wei, dst []float32, notGEMM bool) (bool, error) {
 	ran := false
 	var execErr error
 	err := onWorker(func() {
 		p := planFor(int(kind), s, e.flags())
-		if p.c == nil {
+		if p.c == nil || notGEMM && p.gemm {
 			return
 		}
 		ran = true
@@ -219,8 +227,13 @@ func runConv(kind ConvKind, s *ConvSpec, e Epilogue, src, wei, dst []float32) (b
 }
 
 func convForward(s *ConvSpec, src, wei []float32, e Epilogue, dst []float32) error {
-	if ok, err := runConv(KindForward, s, e, src, wei, dst); ok || err != nil {
+	dw := depthwise2D(s)
+	if ok, err := runConv(KindForward, s, e, src, wei, dst, dw); ok || err != nil {
 		return err
+	}
+	if dw {
+		dwForward(s, src, wei, e, dst)
+		return nil
 	}
 	goConvForward(s, src, wei, dst)
 	goEpilogue(s, e, dst)
@@ -228,7 +241,7 @@ func convForward(s *ConvSpec, src, wei []float32, e Epilogue, dst []float32) err
 }
 
 func convBackwardData(s *ConvSpec, diffDst, wei, diffSrc []float32) error {
-	if ok, err := runConv(KindBackwardData, s, Epilogue{}, diffSrc, wei, diffDst); ok || err != nil {
+	if ok, err := runConv(KindBackwardData, s, Epilogue{}, diffSrc, wei, diffDst, false); ok || err != nil {
 		return err
 	}
 	goConvBackwardData(s, diffDst, wei, diffSrc)
@@ -236,7 +249,7 @@ func convBackwardData(s *ConvSpec, diffDst, wei, diffSrc []float32) error {
 }
 
 func convBackwardWeights(s *ConvSpec, src, diffDst, diffWei []float32) error {
-	if ok, err := runConv(KindBackwardWeights, s, Epilogue{}, src, diffWei, diffDst); ok || err != nil {
+	if ok, err := runConv(KindBackwardWeights, s, Epilogue{}, src, diffWei, diffDst, false); ok || err != nil {
 		return err
 	}
 	goConvBackwardWeights(s, src, diffDst, diffWei)
