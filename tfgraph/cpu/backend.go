@@ -29,6 +29,7 @@ type Backend struct {
 	adapter backends.Backend
 	threads int
 	prof    *profile // nil unless ProfileEnv is set
+	cache   *bufCache
 }
 
 var _ backends.Backend = (*Backend)(nil)
@@ -53,7 +54,8 @@ func New(threads int) (*Backend, error) {
 		return nil, fmt.Errorf("cpu: %w", err)
 	}
 	kernels.SetThreads(threads)
-	return &Backend{Backend: inner, adapter: inner, threads: kernels.Threads(), prof: newProfile()}, nil
+	return &Backend{Backend: inner, adapter: inner, threads: kernels.Threads(), prof: newProfile(),
+		cache: newBufCache()}, nil
 }
 
 // Finalize implements backends.Backend; with profiling on, it prints the
@@ -62,7 +64,18 @@ func (b *Backend) Finalize() {
 	if b.prof != nil {
 		fmt.Fprintf(os.Stderr, "tfrun-cpu profile:\n%s", b.prof)
 	}
+	b.cache.drain(func(buf backends.Buffer) { _ = b.adapter.BufferFinalize(buf) })
 	b.adapter.Finalize()
+}
+
+// BufferFinalize implements backends.Backend: the buffer goes to the
+// cache, for the next execution's outputs (a train step's new weights
+// replace the ones finalized here).
+func (b *Backend) BufferFinalize(buf backends.Buffer) error {
+	if s, err := b.adapter.BufferShape(buf); err == nil && b.cache.put(buf, s) {
+		return nil
+	}
+	return b.adapter.BufferFinalize(buf)
 }
 
 // Name implements backends.Backend. It is engine "go"'s name, as the

@@ -127,9 +127,10 @@ func newWeightMap(dims []int, oAxis, iAxis int, spatial []int, groups int, rever
 	return w
 }
 
-// pack gathers the tensor t into dense kernels weights.
+// pack gathers the tensor t into dense kernels weights, in a slice from
+// scratchFloats.
 func (w *weightMap) pack(t []float32) []float32 {
-	out := make([]float32, len(w.offsets))
+	out := scratchFloats.get(len(w.offsets))
 	for i, off := range w.offsets {
 		out[i] = t[off]
 	}
@@ -307,14 +308,19 @@ func (c *convOp) run(ins, outs []any) error {
 		if c.bias {
 			e.Bias = ins[2].([]float32)
 		}
-		return kernels.ConvForwardThen(&c.spec, x[c.srcOff:], c.weights.pack(k), e, out)
+		w := c.weights.pack(k)
+		defer scratchFloats.put(w)
+		return kernels.ConvForwardThen(&c.spec, x[c.srcOff:], w, e, out)
 	case kernels.KindBackwardData:
 		if c.clearOut {
 			clear(out)
 		}
-		return kernels.ConvBackwardData(&c.spec, x, c.weights.pack(k), out[c.dstOff:])
+		w := c.weights.pack(k)
+		defer scratchFloats.put(w)
+		return kernels.ConvBackwardData(&c.spec, x, w, out[c.dstOff:])
 	default:
-		packed := make([]float32, len(c.weights.offsets))
+		packed := scratchFloats.get(len(c.weights.offsets))
+		defer scratchFloats.put(packed)
 		if err := kernels.ConvBackwardWeights(&c.spec, x[c.srcOff:], k, packed); err != nil {
 			return err
 		}

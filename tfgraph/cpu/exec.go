@@ -77,16 +77,34 @@ type run struct {
 	bufs  []backends.Buffer
 	owned []bool // whether this execution may free or donate the buffer
 	left  []int  // readers still to come
+	// held counts the bytes of the owned buffers, peak its maximum.
+	held, peak int64
 }
 
-// release drops one reader of slot s, freeing the buffer after the last.
+// own makes buf, which this execution may free, slot s's buffer.
+func (r *run) own(s int, buf backends.Buffer) {
+	r.bufs[s], r.owned[s] = buf, true
+	r.held += int64(r.e.slotShapes[s].Memory())
+	r.peak = max(r.peak, r.held)
+}
+
+// disown forgets slot s's buffer, which has been handed on.
+func (r *run) disown(s int) {
+	if r.owned[s] {
+		r.held -= int64(r.e.slotShapes[s].Memory())
+	}
+	r.bufs[s], r.owned[s] = nil, false
+}
+
+// release drops one reader of slot s; after the last, an owned buffer goes
+// to the cache.
 func (r *run) release(s int) {
 	r.left[s]--
 	if r.left[s] == 0 {
-		if r.owned[s] && r.bufs[s] != nil {
-			_ = r.e.backend.BufferFinalize(r.bufs[s])
+		if buf := r.bufs[s]; r.owned[s] && buf != nil && !r.e.backend.cache.put(buf, r.e.slotShapes[s]) {
+			_ = r.e.backend.BufferFinalize(buf)
 		}
-		r.bufs[s] = nil
+		r.disown(s)
 	}
 }
 
@@ -120,7 +138,9 @@ func (e *Executable) Execute(inputs []backends.Buffer, donate []bool, _ backends
 		}
 		s := e.paramSlots[i]
 		r.bufs[s] = buf
-		r.owned[s] = i < len(donate) && donate[i]
+		if i < len(donate) && donate[i] {
+			r.own(s, buf)
+		}
 		if r.left[s] == 0 {
 			r.left[s] = 1
 			r.release(s)
@@ -132,8 +152,9 @@ func (e *Executable) Execute(inputs []backends.Buffer, donate []bool, _ backends
 	prof := e.backend.prof
 	for _, st := range e.steps {
 		var start time.Time
+		var faults int64
 		if prof != nil {
-			start = time.Now()
+			start, faults = time.Now(), pageFaults()
 		}
 		var err error
 		if st.native != nil {
@@ -142,7 +163,7 @@ func (e *Executable) Execute(inputs []backends.Buffer, donate []bool, _ backends
 			err = r.segment(st)
 		}
 		if prof != nil {
-			prof.add(st.name, time.Since(start))
+			prof.add(st.name, time.Since(start), pageFaults()-faults)
 		}
 		if err != nil {
 			r.abort()
@@ -153,7 +174,8 @@ func (e *Executable) Execute(inputs []backends.Buffer, donate []bool, _ backends
 	for i, s := range e.outputs {
 		if r.owned[s] && r.left[s] == 1 {
 			outs[i] = r.bufs[s]
-			r.bufs[s], r.left[s] = nil, 0
+			r.disown(s)
+			r.left[s] = 0
 			continue
 		}
 		// Not ours to hand over (a caller's input, a constant) or read again
@@ -168,6 +190,7 @@ func (e *Executable) Execute(inputs []backends.Buffer, donate []bool, _ backends
 		}
 		r.release(s)
 	}
+	e.backend.cache.raise(r.peak)
 	return outs, nil
 }
 
@@ -195,15 +218,26 @@ func (r *run) segment(st *step) error {
 	for i, s := range st.inputs {
 		if donate[i] {
 			// The segment took the buffer over.
-			r.bufs[s], r.left[s] = nil, 0
+			r.disown(s)
+			r.left[s] = 0
 			continue
 		}
 		r.release(s)
 	}
 	for i, s := range st.outputs {
-		r.bufs[s], r.owned[s] = outs[i], true
+		r.own(s, outs[i])
 	}
 	return nil
+}
+
+// newBuffer returns a buffer of the shape, from the cache if it has one,
+// with its flat data.
+func (b *Backend) newBuffer(s shapes.Shape) (backends.Buffer, any, error) {
+	if buf := b.cache.take(s); buf != nil {
+		flat, err := b.BufferData(buf)
+		return buf, flat, err
+	}
+	return b.NewSharedBuffer(0, s)
 }
 
 func (r *run) native(st *step) error {
@@ -219,7 +253,7 @@ func (r *run) native(st *step) error {
 	outs := make([]any, len(st.outputs))
 	bufs := make([]backends.Buffer, len(st.outputs))
 	for i, s := range st.outputs {
-		buf, flat, err := be.NewSharedBuffer(0, r.e.slotShapes[s])
+		buf, flat, err := be.newBuffer(r.e.slotShapes[s])
 		if err != nil {
 			return errors.Join(err, finalizeAll(be, bufs))
 		}
@@ -229,7 +263,7 @@ func (r *run) native(st *step) error {
 		return errors.Join(err, finalizeAll(be, bufs))
 	}
 	for i, s := range st.outputs {
-		r.bufs[s], r.owned[s] = bufs[i], true
+		r.own(s, bufs[i])
 	}
 	for _, s := range st.inputs {
 		r.release(s)

@@ -20,8 +20,9 @@ type profile struct {
 }
 
 type profEntry struct {
-	calls int
-	total time.Duration
+	calls  int
+	total  time.Duration
+	faults int64 // minor page faults of the process while the step ran
 }
 
 func newProfile() *profile {
@@ -31,7 +32,7 @@ func newProfile() *profile {
 	return &profile{entries: make(map[string]*profEntry)}
 }
 
-func (p *profile) add(name string, d time.Duration) {
+func (p *profile) add(name string, d time.Duration, faults int64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	e := p.entries[name]
@@ -41,6 +42,7 @@ func (p *profile) add(name string, d time.Duration) {
 	}
 	e.calls++
 	e.total += d
+	e.faults += faults
 }
 
 // String lists the steps by total time, longest first.
@@ -55,10 +57,10 @@ func (p *profile) String() string {
 	}
 	slices.SortFunc(names, func(a, b string) int { return int(p.entries[b].total - p.entries[a].total) })
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "%10s %8s %6s  %s\n", "total ms", "calls", "share", "step")
+	fmt.Fprintf(&sb, "%10s %8s %9s %6s  %s\n", "total ms", "calls", "faults", "share", "step")
 	for _, name := range names {
 		e := p.entries[name]
-		fmt.Fprintf(&sb, "%10.1f %8d %5.1f%%  %s\n", float64(e.total.Microseconds())/1000, e.calls,
+		fmt.Fprintf(&sb, "%10.1f %8d %9d %5.1f%%  %s\n", float64(e.total.Microseconds())/1000, e.calls, e.faults,
 			100*float64(e.total)/float64(max(total, 1)), name)
 	}
 	return sb.String()
