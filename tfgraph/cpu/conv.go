@@ -157,9 +157,10 @@ type convOp struct {
 	srcOff, dstOff int // where the trimmed activations start
 	weights        *weightMap
 	clearOut       bool // the pass writes only part of the output
-	// A forward pass may add a bias, its third input, and apply a ReLU
-	// (see foldEpilogues).
-	bias, relu bool
+	// A forward pass may add a bias, its third input, then scale each
+	// output channel and shift it by its next two inputs, and apply a
+	// ReLU (see foldEpilogues).
+	bias, scale, relu bool
 }
 
 // trimLow drops the leading positions of a spatial axis that negative low
@@ -310,6 +311,9 @@ func (c *convOp) run(ins, outs []any) error {
 		}
 		w := c.weights.pack(k)
 		defer scratchFloats.put(w)
+		if c.scale {
+			e.Bias = scaleWeights(w, e.Bias, ins[len(ins)-2].([]float32), ins[len(ins)-1].([]float32))
+		}
 		return kernels.ConvForwardThen(&c.spec, x[c.srcOff:], w, e, out)
 	case kernels.KindBackwardData:
 		if c.clearOut {
@@ -329,10 +333,32 @@ func (c *convOp) run(ins, outs []any) error {
 	}
 }
 
+// scaleWeights multiplies each output channel's packed weights w, dense
+// [O, ...], by scale, and returns the bias that then gives the same output
+// as scaling and shifting the convolution's own: bias·scale + shift.
+func scaleWeights(w, bias, scale, shift []float32) []float32 {
+	per := len(w) / len(scale)
+	out := make([]float32, len(scale))
+	for o, s := range scale {
+		ws := w[o*per : (o+1)*per]
+		for i := range ws {
+			ws[i] *= s
+		}
+		out[o] = shift[o]
+		if bias != nil {
+			out[o] += bias[o] * s
+		}
+	}
+	return out
+}
+
 func (c *convOp) String() string {
 	kind := [...]string{"forward", "backward-data", "backward-weights"}[c.kind]
 	if c.bias {
 		kind += "+bias"
+	}
+	if c.scale {
+		kind += "+affine"
 	}
 	if c.relu {
 		kind += "+relu"

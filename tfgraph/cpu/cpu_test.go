@@ -525,6 +525,43 @@ func TestConvEpilogues(t *testing.T) {
 			compare(t, withGrads(tc.fn), []string{tc.native}, in, k, bias)
 		})
 	}
+	// An inference batch norm: scale and shift from its variables, computed
+	// after the convolution as a layer records them.
+	affine := func(y *Node, v []*Node) *Node {
+		inv := Mul(Div(OnesLike(v[0]), Sqrt(AddScalar(v[0], 1e-3))), v[1])
+		shift := Sub(v[2], Mul(v[3], inv))
+		return Add(Mul(y, ExpandLeftToRank(inv, 4)), ExpandLeftToRank(shift, 4))
+	}
+	depthwise := func(xs []*Node) *Node {
+		pads := [2][2]int{nn.SamePadding(9, 3, 1, 2), nn.SamePadding(7, 3, 1, 2)}
+		return nn.DepthwiseConv2D(xs[0], xs[1], [2]int{1, 1}, [2]int{2, 2}, pads)
+	}
+	for _, tc := range []struct {
+		name   string
+		fn     func(xs []*Node) *Node
+		k      []int
+		native string
+	}{
+		{"affine", func(xs []*Node) *Node { return affine(conv(xs), xs[3:]) }, k, "forward+affine src"},
+		{"bias affine relu", func(xs []*Node) *Node { return nn.Relu(affine(withBias(xs), xs[3:])) }, k, "forward+bias+affine+relu"},
+		{"depthwise affine relu", func(xs []*Node) *Node { return nn.Relu(affine(depthwise(xs), xs[3:])) }, []int{3, 3, 1, 3}, "forward+affine+relu"},
+		// The convolution's output is read twice: nothing folds.
+		{"affine and sum", func(xs []*Node) *Node {
+			y := conv(xs)
+			return Add(affine(y, xs[3:]), y)
+		}, k, "forward src"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := tc.k[3]
+			// The variance must be positive.
+			variance := func(xs []*Node) []*Node { return append(xs[:3:3], Abs(xs[3]), xs[4], xs[5], xs[6]) }
+			fn := func(xs []*Node) *Node { return tc.fn(variance(xs)) }
+			compare(t, func(xs []*Node) []*Node { return []*Node{fn(xs)} }, []string{tc.native}, in, tc.k, []int{c},
+				[]int{c}, []int{c}, []int{c}, []int{c})
+			// In training the backward pass reads the convolution's output.
+			compare(t, withGrads(fn), []string{"forward"}, in, tc.k, []int{c}, []int{c}, []int{c}, []int{c}, []int{c})
+		})
+	}
 	// A ReLU whose input is also returned keeps it.
 	compare(t, func(xs []*Node) []*Node {
 		s := withBias(xs)

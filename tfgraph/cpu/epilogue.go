@@ -2,6 +2,7 @@ package cpu
 
 import (
 	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	"github.com/tfrun/tfrun/tfgraph/cpu/kernels"
 )
 
@@ -31,6 +32,121 @@ func (c *compiler) foldEpilogues(readers map[*value]int) {
 			}
 		}
 	}
+	// Then inference batch norms, and the ReLUs that now follow a
+	// convolution.
+	for _, n := range c.b.nodes {
+		if _, done := c.folded[n]; c.live[n.id] && n.op == backends.OpTypeAdd && !done {
+			c.foldAffine(n, readers)
+		}
+	}
+	for _, n := range c.b.nodes {
+		if _, done := c.folded[n]; c.live[n.id] && n.op == backends.OpTypeWhere && !done {
+			c.foldReLU(n, readers)
+		}
+	}
+}
+
+// foldAffine folds sum = Add(Mul(y, scale), shift), y being what a forward
+// convolution without a ReLU writes (with its bias, if any) and scale and
+// shift vectors along its output channels, into the convolution: that is
+// how a batch norm in inference applies its moving statistics. The
+// convolution then scales its weights and bias by scale and adds shift to
+// the bias, and sum costs no pass of its own. In training the statistics
+// are the batch's own, computed from y, so nothing folds.
+func (c *compiler) foldAffine(sum *node, readers map[*value]int) {
+	for i, mv := range sum.inputs {
+		shiftOp, mul := sum.inputs[1-i], mv.node
+		if _, done := c.folded[mul]; done || mul.op != backends.OpTypeMul || readers[mv] != 1 {
+			continue
+		}
+		for j, y := range mul.inputs {
+			scaleOp := mul.inputs[1-j]
+			conv := c.writer(y)
+			if conv == nil || readers[y] != 1 {
+				continue
+			}
+			op := conv.native.(*convOp)
+			if op.relu || op.scale {
+				continue
+			}
+			channels := conv.params.(*convCall).axes.OutputChannels
+			dims := sum.outs[0].shape.Dimensions
+			scale, shift := c.channelVector(scaleOp, channels, dims), c.channelVector(shiftOp, channels, dims)
+			if scale == nil || shift == nil || !c.hoist(scale.node, conv) || !c.hoist(shift.node, conv) {
+				continue
+			}
+			folded := *op
+			folded.scale = true
+			conv.native = &folded
+			conv.inputs = append(conv.inputs, scale, shift)
+			for _, b := range []*value{scaleOp, shiftOp} {
+				if b.node.op == backends.OpTypeBroadcastInDim && readers[b] == 1 {
+					c.folded[b.node] = nil
+				}
+			}
+			c.writes[conv.outs[0]] = sum.outs[0]
+			c.folded[mul], c.folded[sum] = conv, conv
+			if y.node != conv {
+				// The bias add folded before.
+				c.folded[y.node] = conv
+			}
+			return
+		}
+	}
+}
+
+// writer returns the forward convolution whose step writes v, or nil.
+func (c *compiler) writer(v *value) *node {
+	conv := v.node
+	if p, ok := c.folded[conv]; ok {
+		conv = p
+	}
+	if conv == nil {
+		return nil
+	}
+	if op, ok := conv.native.(*convOp); !ok || op.kind != kernels.KindForward {
+		return nil
+	}
+	if w, ok := c.writes[conv.outs[0]]; ok && w != v || !ok && conv.outs[0] != v {
+		return nil
+	}
+	return conv
+}
+
+// channelVector returns the vector of values the operand b of an
+// elementwise op with output dims holds along axis channels, or nil when
+// b varies along other axes too.
+func (c *compiler) channelVector(b *value, channels int, dims []int) *value {
+	vec, axes := b, identityAxes(b.shape.Rank())
+	if b.node.op == backends.OpTypeBroadcastInDim {
+		vec, axes = b.node.inputs[0], b.node.params.([]int)
+	}
+	if vec.shape.DType != dtypes.Float32 || !alongAxis(vec.shape.Dimensions, axes, channels, dims) {
+		return nil
+	}
+	return vec
+}
+
+// hoist reports whether n can be computed before the step of conv, and if
+// it can only by moving it, marks it to be computed just before its first
+// reader: n must depend on parameters, constants and nodes recorded
+// before conv only, through ops on vectors no longer than conv's output
+// channels (a batch norm's scale and shift, from its variables).
+func (c *compiler) hoist(n, conv *node) bool {
+	if n.op == backends.OpTypeParameter || n.op == backends.OpTypeConstant || n.id < conv.id || c.deferred[n] {
+		return true
+	}
+	channels := conv.outs[0].shape.Dimensions[conv.params.(*convCall).axes.OutputChannels]
+	if _, done := c.folded[n]; done || n.native != nil || len(n.outs) != 1 || n.outs[0].shape.Size() > channels {
+		return false
+	}
+	for _, in := range n.inputs {
+		if !c.hoist(in.node, conv) {
+			return false
+		}
+	}
+	c.deferred[n] = true
+	return true
 }
 
 // foldReLU folds where = Where(x > 0, x, 0) into the convolution computing
@@ -44,27 +160,45 @@ func (c *compiler) foldReLU(where *node, readers map[*value]int) {
 	}
 	removed := []*node{where}
 	conv, bias := c.convPlusBias(x, readers)
-	if conv != nil {
+	switch {
+	case conv != nil:
 		removed = append(removed, x.node)
-	} else if conv = plainConv(x); conv == nil {
+	case plainConv(x) != nil:
+		conv = x.node
+	default:
+		// A convolution whose folded epilogue writes x.
+		if conv = c.writer(x); conv == nil || x.node == conv || conv.native.(*convOp).relu {
+			return
+		}
+		op := *conv.native.(*convOp)
+		op.relu = true
+		c.retire(gt, where, readers)
+		conv.native = &op
+		c.writes[conv.outs[0]] = where.outs[0]
+		c.folded[where] = conv
 		return
 	}
-	y := where.outs[0]
-	if readers[mask] == 1 {
+	c.retire(gt, where, readers)
+	c.fold(conv, bias, true, where.outs[0], removed, readers)
+}
+
+// retire drops the comparison gt of a ReLU folded into a convolution, or
+// when the backward pass reads it too, makes it compare where's output.
+func (c *compiler) retire(gt, where *node, readers map[*value]int) {
+	if readers[gt.outs[0]] == 1 {
 		c.folded[gt] = nil
-	} else {
-		// Computed where the backward pass reads it, it joins that pass's
-		// program rather than being a pass of its own, and no mask is kept
-		// from the forward pass to the backward one.
-		gt.inputs = []*value{y, gt.inputs[1]}
-		c.deferred[gt] = true
-		if z := gt.inputs[1].node; z.elt != nil {
-			// The zeros it compares with come along, rather than being
-			// written out in the forward pass and kept until then.
-			c.deferred[z] = true
-		}
+		return
 	}
-	c.fold(conv, bias, true, y, removed, readers)
+	// Computed where the backward pass reads it, it joins that pass's
+	// program rather than being a pass of its own, and no mask is kept
+	// from the forward pass to the backward one.
+	gt.inputs = []*value{where.outs[0], gt.inputs[1]}
+	c.deferred[gt] = true
+	if z := gt.inputs[1].node; z.elt != nil {
+		// The zeros it compares with come along, rather than being
+		// written out in the forward pass and kept until then.
+		c.deferred[z] = true
+	}
 }
 
 // plainConv returns the node of v when it is a forward convolution without
