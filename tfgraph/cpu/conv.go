@@ -79,69 +79,125 @@ func layout(dims []int, batch, channel int, spatial []int) kernels.Layout {
 }
 
 // weightMap places the dense [G, O/G, I/G, k...] weights of kernels inside
-// a tensor: the tensor axes holding O and I, its spatial axes, and whether
-// the spatial axes run backwards.
+// a tensor: each packed axis is a strided walk through the tensor, the
+// spatial ones backwards when the weights are reversed. Packing and
+// unpacking are strided copies, split over the kernel threads.
 type weightMap struct {
-	dims             []int // of the tensor
-	oAxis, iAxis     int
-	spatial          []int
-	reversed         bool
-	groups, og, ig   int
-	kernel           []int
-	strides, offsets []int // per packed element: tensor offset
+	dims, strides []int // packed axes and the tensor stride of each
+	base          int   // tensor offset of packed element 0
+	size          int
+	// When the first packed axis is contiguous in the tensor: the tensor
+	// offset of each position along the others, in packed order.
+	rest []int
+	// For unpacking (groups 1, not reversed): the tensor's dims and the
+	// packed stride of each of its axes.
+	tDims, tStrides []int
 }
 
 func newWeightMap(dims []int, oAxis, iAxis int, spatial []int, groups int, reversed bool) *weightMap {
-	w := &weightMap{dims: dims, oAxis: oAxis, iAxis: iAxis, spatial: spatial, reversed: reversed, groups: groups}
-	w.og, w.ig = dims[oAxis]/groups, dims[iAxis]
-	for _, a := range spatial {
-		w.kernel = append(w.kernel, dims[a])
-	}
 	st := rowMajorStrides(dims)
-	kvol := 1
-	for _, k := range w.kernel {
-		kvol *= k
+	og := dims[oAxis] / groups
+	w := &weightMap{dims: []int{groups, og, dims[iAxis]}, strides: []int{og * st[oAxis], st[oAxis], st[iAxis]}}
+	for _, a := range spatial {
+		w.dims = append(w.dims, dims[a])
+		if reversed {
+			w.base += (dims[a] - 1) * st[a]
+			w.strides = append(w.strides, -st[a])
+		} else {
+			w.strides = append(w.strides, st[a])
+		}
 	}
-	w.offsets = make([]int, 0, groups*w.og*w.ig*kvol)
-	kidx := make([]int, len(w.kernel))
-	for g := range groups {
-		for o := range w.og {
-			for i := range w.ig {
-				for q := range kvol {
-					r := q
-					off := (g*w.og+o)*st[oAxis] + i*st[iAxis]
-					for s := len(w.kernel) - 1; s >= 0; s-- {
-						kidx[s] = r % w.kernel[s]
-						r /= w.kernel[s]
-						k := kidx[s]
-						if reversed {
-							k = w.kernel[s] - 1 - k
-						}
-						off += k * st[spatial[s]]
-					}
-					w.offsets = append(w.offsets, off)
+	w.size = 1
+	for _, d := range w.dims {
+		w.size *= d
+	}
+	if groups == 1 && !reversed {
+		packed := rowMajorStrides(w.dims)
+		w.tDims, w.tStrides = dims, make([]int, len(dims))
+		w.tStrides[oAxis], w.tStrides[iAxis] = packed[1], packed[2]
+		for i, a := range spatial {
+			w.tStrides[a] = packed[3+i]
+		}
+		w.tDims, w.tStrides = compactAxes(w.tDims, w.tStrides)
+	}
+	w.dims, w.strides = compactAxes(w.dims, w.strides)
+	if len(w.dims) > 1 && w.strides[0] == 1 {
+		// Output channels innermost in the tensor (HWIO): packing is a
+		// transposition, done in blocks of channels.
+		rest := 1
+		for _, d := range w.dims[1:] {
+			rest *= d
+		}
+		w.rest = make([]int, 0, rest)
+		idx := make([]int, len(w.dims)-1)
+		for range rest {
+			off := 0
+			for a, i := range idx {
+				off += i * w.strides[1+a]
+			}
+			w.rest = append(w.rest, off)
+			for a := len(idx) - 1; a >= 0; a-- {
+				if idx[a]++; idx[a] < w.dims[1+a] {
+					break
 				}
+				idx[a] = 0
 			}
 		}
 	}
 	return w
 }
 
+// compactAxes drops the unit axes of a strided walk and merges the axes
+// that run on contiguously, so that the copy's inner loop is as long as it
+// can be (a 1x1 kernel's packed rows would otherwise be one value each).
+func compactAxes(dims, strides []int) ([]int, []int) {
+	var d, st []int
+	for i, n := range dims {
+		switch {
+		case n == 1:
+		case len(d) > 0 && st[len(st)-1] == strides[i]*n:
+			d[len(d)-1] *= n
+			st[len(st)-1] = strides[i]
+		default:
+			d, st = append(d, n), append(st, strides[i])
+		}
+	}
+	if len(d) == 0 {
+		return []int{1}, []int{1}
+	}
+	return d, st
+}
+
 // pack gathers the tensor t into dense kernels weights, in a slice from
 // scratchFloats.
 func (w *weightMap) pack(t []float32) []float32 {
-	out := scratchFloats.get(len(w.offsets))
-	for i, off := range w.offsets {
-		out[i] = t[off]
+	out := scratchFloats.get(w.size)
+	if w.rest == nil {
+		copyStridedFrom(out, t, w.base, w.dims, w.strides)
+		return out
 	}
+	// Each block of channels reads whole cache lines of t and writes a
+	// stretch of out that stays in cache.
+	const block = 16
+	n, r := w.dims[0], len(w.rest)
+	parallel((n+block-1)/block, func(lo, hi int) {
+		for o0 := lo * block; o0 < min(n, hi*block); o0 += block {
+			o1 := min(n, o0+block)
+			for j, off := range w.rest {
+				src := t[w.base+off+o0 : w.base+off+o1]
+				for k, v := range src {
+					out[(o0+k)*r+j] = v
+				}
+			}
+		}
+	})
 	return out
 }
 
-// unpack scatters dense kernels weights into the tensor t.
+// unpack scatters dense kernels weights into the tensor t, which they
+// fill: it is the tensor's row-major walk that reads the packed weights.
 func (w *weightMap) unpack(packed, t []float32) {
-	for i, off := range w.offsets {
-		t[off] = packed[i]
-	}
+	copyStrided(t, packed, w.tDims, w.tStrides)
 }
 
 // convShapes is a convolution with its operand and output shapes.
@@ -323,7 +379,7 @@ func (c *convOp) run(ins, outs []any) error {
 		defer scratchFloats.put(w)
 		return kernels.ConvBackwardData(&c.spec, x, w, out[c.dstOff:])
 	default:
-		packed := scratchFloats.get(len(c.weights.offsets))
+		packed := scratchFloats.get(c.weights.size)
 		defer scratchFloats.put(packed)
 		if err := kernels.ConvBackwardWeights(&c.spec, x[c.srcOff:], k, packed); err != nil {
 			return err

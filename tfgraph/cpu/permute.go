@@ -28,26 +28,32 @@ func permuteInto(dst, src []float32, dims, perm []int) {
 // element strides. Large copies are split by rows over the kernel threads:
 // they are memory-bound, and one core does not saturate the memory bus.
 func copyStrided(dst, src []float32, dims, strides []int) {
+	copyStridedFrom(dst, src, 0, dims, strides)
+}
+
+// copyStridedFrom is copyStrided with the first element read at src[base],
+// so strides may be negative.
+func copyStridedFrom(dst, src []float32, base int, dims, strides []int) {
 	rank := len(dims)
 	if rank == 0 {
-		copy(dst, src[:1])
+		copy(dst, src[base:base+1])
 		return
 	}
 	rows := len(dst) / max(dims[rank-1], 1)
 	if len(dst) < eltMinParallel || rows < 2 {
-		copyRows(dst, src, dims, strides, 0, rows)
+		copyRows(dst, src, base, dims, strides, 0, rows)
 		return
 	}
-	parallel(rows, func(lo, hi int) { copyRows(dst, src, dims, strides, lo, hi) })
+	parallel(rows, func(lo, hi int) { copyRows(dst, src, base, dims, strides, lo, hi) })
 }
 
-// copyRows is copyStrided for the rows [lo, hi) of dst, a row being a run
-// along the last axis.
-func copyRows(dst, src []float32, dims, strides []int, lo, hi int) {
+// copyRows is copyStridedFrom for the rows [lo, hi) of dst, a row being a
+// run along the last axis.
+func copyRows(dst, src []float32, base int, dims, strides []int, lo, hi int) {
 	rank := len(dims)
 	inner, innerStride := dims[rank-1], strides[rank-1]
 	idx := make([]int, rank)
-	off := 0
+	off := base
 	for a, r := rank-2, lo; a >= 0; a-- {
 		idx[a] = r % dims[a]
 		r /= dims[a]
