@@ -163,6 +163,14 @@ func TestAblateScene(t *testing.T) {
 	if rows[1][0] != "4" || rows[2][0] != "6" || !(p6 > p4 && p4 > 0) {
 		t.Errorf("rows %v: want variants 4 and 6 with growing parameter counts", rows[1:])
 	}
+	// With the GeoPackage the label raster was made from, the scene's labels
+	// are still the reference (rasterized), and the same seed and labels
+	// must score the same.
+	gpkg, _ := ablateRows(t, cfg, filepath.Join(dir, "ablation_gpkg"), "--vary", "model.options.base=4", "--columns", "60:100",
+		"--set", "data.scene.labels="+eolearn+"lulc.gpkg", "--set", "data.scene.attr=LULC_ID")
+	if len(gpkg) != 2 || !slices.Equal(gpkg[1][5:], rows[1][5:]) {
+		t.Errorf("scored against the GeoPackage %v, against the raster %v; want the same OA, kappa and mIoU", gpkg[1:], rows[1])
+	}
 	// The scene's labels are the reference, so a region past the scene is
 	// refused before anything trains.
 	bad := filepath.Join(dir, "bad")
