@@ -314,6 +314,38 @@ func TestNNDepthwise(t *testing.T) {
 	}
 }
 
+// TestPaddedSlice checks slices of a zero-padded tensor read from the
+// tensor itself, reaching into the padding or not, with strides, and
+// partly along the last axis; the gradient flows back through them.
+func TestPaddedSlice(t *testing.T) {
+	for _, tc := range []struct {
+		name                   string
+		starts, limits, stride []int
+	}{
+		{"tap", []int{0, 6, 0, 0}, []int{2, 15, 8, 5}, nil},
+		{"strided", []int{0, 1, 3, 0}, []int{2, 12, 11, 5}, []int{1, 2, 3, 1}},
+		{"last axis", []int{1, 2, 2, 0}, []int{2, 5, 6, 9}, []int{1, 1, 1, 2}},
+		{"all padding", []int{0, 0, 0, 0}, []int{2, 3, 3, 5}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			compare(t, withGrads(func(xs []*Node) *Node {
+				p := nn.ZeroPadAxis(nn.ZeroPadAxis(xs[0], 1, 6, 6), 2, 3, 4)
+				if tc.name == "last axis" {
+					p = nn.ZeroPadAxis(p, 3, 2, 2)
+				}
+				spec := make([]SliceAxisSpec, 4)
+				for a := range spec {
+					spec[a] = AxisRange(tc.starts[a], tc.limits[a])
+					if tc.stride != nil {
+						spec[a] = spec[a].Stride(tc.stride[a])
+					}
+				}
+				return Slice(p, spec...)
+			}), []string{"Slice of padding"}, []int{2, 9, 8, 5})
+		})
+	}
+}
+
 func TestElementwise(t *testing.T) {
 	big := []int{3, 37, 29, 31} // above the parallel threshold, not a whole number of blocks
 	for _, tc := range []struct {

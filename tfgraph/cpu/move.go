@@ -123,3 +123,81 @@ func (c *concatOp) run(ins, outs []any) error {
 	parallel(c.outer, copyRows)
 	return nil
 }
+
+// paddedSliceOp is a Slice of a zero-padded tensor read from the tensor
+// itself: positions in the padding read as zero. tfrun's depthwise kernel
+// gradient (package nn) pads the input by the dilated kernel's reach and
+// slices it once per kernel tap; DeepLab's dilation-18 branch padded a
+// 16x16 map to 52x52, ten times its size, for nine slices as large as the
+// map.
+type paddedSliceOp struct {
+	dims, inDims    []int // output and unpadded input
+	starts, strides []int // per axis, in unpadded input coordinates
+}
+
+// newPaddedSlice returns the op slicing p out of in padded by pads, for
+// float32 values.
+func newPaddedSlice(n *node, in *value, pads [][2]int, p sliceParams) nativeOp {
+	if !isF32(n) || len(p.starts) != in.shape.Rank() {
+		return nil
+	}
+	op := &paddedSliceOp{dims: n.outs[0].shape.Dimensions, inDims: in.shape.Dimensions}
+	for a, s := range p.starts {
+		step := 1
+		if a < len(p.strides) && p.strides[a] > 0 {
+			step = p.strides[a]
+		}
+		op.starts, op.strides = append(op.starts, s-pads[a][0]), append(op.strides, step)
+	}
+	return op
+}
+
+func (s *paddedSliceOp) String() string { return fmt.Sprintf("Slice of padding to %v", s.dims) }
+
+func (s *paddedSliceOp) run(ins, outs []any) error {
+	x, out := ins[0].([]float32), outs[0].([]float32)
+	rank := len(s.dims)
+	inSt := rowMajorStrides(s.inDims)
+	last := rank - 1
+	inner := s.dims[last]
+	rows := len(out) / max(inner, 1)
+	// Whether the last axis reads inside the input all along.
+	lo, hi := s.starts[last], s.starts[last]+(inner-1)*s.strides[last]
+	whole := lo >= 0 && hi < s.inDims[last]
+	copyRowsOf := func(r0, r1 int) {
+		for r := r0; r < r1; r++ {
+			row := out[r*inner : (r+1)*inner]
+			off, inside := 0, true
+			for a, q := last-1, r; a >= 0; a-- {
+				c := s.starts[a] + (q%s.dims[a])*s.strides[a]
+				q /= s.dims[a]
+				if c < 0 || c >= s.inDims[a] {
+					inside = false
+					break
+				}
+				off += c * inSt[a]
+			}
+			switch {
+			case !inside:
+				clear(row)
+			case whole && s.strides[last] == 1:
+				copy(row, x[off+lo:off+lo+inner])
+			default:
+				for j := range row {
+					c := s.starts[last] + j*s.strides[last]
+					if c >= 0 && c < s.inDims[last] {
+						row[j] = x[off+c]
+					} else {
+						row[j] = 0
+					}
+				}
+			}
+		}
+	}
+	if len(out) < eltMinParallel || rows < 2 {
+		copyRowsOf(0, rows)
+		return nil
+	}
+	parallel(rows, copyRowsOf)
+	return nil
+}

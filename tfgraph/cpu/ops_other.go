@@ -293,6 +293,31 @@ func (b *Builder) Slice(x backends.Op, starts, limits, strides []int) (backends.
 		v.node.native = native
 	}
 	in := v.node.inputs[0]
+	if inner, pads := peelZeroPad(in, identityAxes(in.shape.Rank())); inner != in {
+		// The padding's concatenations go unused, and Compile drops them,
+		// when every reader of theirs reads through them like this.
+		w, err := b.record1(backends.OpTypeSlice, ops{inner}, func(d bb, in ops) (backends.Op, error) {
+			zero, err := d.Constant([]float32{0})
+			if err != nil {
+				return nil, err
+			}
+			axes := make([]backends.PadAxis, len(pads))
+			for a, p := range pads {
+				axes[a] = backends.PadAxis{Start: p[0], End: p[1]}
+			}
+			padded, err := d.Pad(in[0], zero, axes...)
+			if err != nil {
+				return nil, err
+			}
+			return d.Slice(padded, starts, limits, strides)
+		})
+		if err == nil && w.shape.Equal(v.shape) {
+			if native := newPaddedSlice(w.node, inner, pads, p); native != nil {
+				w.node.params, w.node.native = p, native
+				return w, nil
+			}
+		}
+	}
 	if conv, ok := in.node.params.(*convCall); ok {
 		if c := foldCrop(conv, in.shape.Dimensions, p); c != nil {
 			// The Slice recorded above goes unused, and Compile drops it.
