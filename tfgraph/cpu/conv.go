@@ -180,7 +180,13 @@ func (w *weightMap) pack(t []float32) []float32 {
 	// stretch of out that stays in cache.
 	const block = 16
 	n, r := w.dims[0], len(w.rest)
-	parallel((n+block-1)/block, func(lo, hi int) {
+	blocks := (n + block - 1) / block
+	run := parallel
+	if w.size < eltMinParallel {
+		// Small weights: a goroutine each would cost more than it saves.
+		run = func(n int, f func(lo, hi int)) { f(0, n) }
+	}
+	run(blocks, func(lo, hi int) {
 		for o0 := lo * block; o0 < min(n, hi*block); o0 += block {
 			o1 := min(n, o0+block)
 			for j, off := range w.rest {
