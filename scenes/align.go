@@ -26,7 +26,7 @@ type labelSource struct {
 // in tmp (a folder created on first use).
 func (ls labelSource) align(image string, g raster.Grid, tmp func() (string, error)) (string, error) {
 	if raster.IsVector(ls.Path) {
-		return ls.rasterize(image, g, tmp)
+		return VectorLabels(ls).Rasterize(image, g, tmp)
 	}
 	if ls.Attr != "" || ls.Layer != "" {
 		return "", fmt.Errorf("%s: attr and layer apply to vector labels; this is a raster", ls.Path)
@@ -66,29 +66,37 @@ func (ls labelSource) align(image string, g raster.Grid, tmp func() (string, err
 	return out, raster.WarpNearest(ls.Path, g, out, outsideLabels)
 }
 
-// RasterizeLabels burns the features of a vector file (layer "" for the
-// only one) onto the grid g of image, attr's value or 1 inside features
-// and 0 elsewhere, into a file in the folder tmp returns. Labels without
-// features, without attr, or sharing no area with the image are errors
-// naming the files.
-func RasterizeLabels(path, layer, attr, image string, g raster.Grid, tmp func() (string, error)) (string, error) {
-	return labelSource{Path: path, Layer: layer, Attr: attr}.rasterize(image, g, tmp)
+// VectorLabels are labels in a vector file, burnt onto a scene's grid:
+// attr's value (1 without attr) inside the features of layer ("" for the
+// only one), 0 elsewhere.
+type VectorLabels struct {
+	Path, Layer, Attr string
 }
 
-func (ls labelSource) rasterize(image string, g raster.Grid, tmp func() (string, error)) (string, error) {
-	layer, err := raster.VectorLayer(ls.Path, ls.Layer)
+// Check fails, naming the files, when the labels cannot be burnt onto the
+// grid g of image: a layer without features or without attr, an image
+// without georeferencing, or no area shared with it. It reads only the
+// layer's metadata.
+func (v VectorLabels) Check(image string, g raster.Grid) error {
+	layer, err := raster.VectorLayer(v.Path, v.Layer)
 	if err != nil {
-		return "", err
+		return err
 	}
 	switch {
 	case layer.Features == 0:
-		return "", fmt.Errorf("%s: layer %s has no features", ls.Path, layer.Name)
-	case ls.Attr != "" && !slices.Contains(layer.Fields, ls.Attr):
-		return "", fmt.Errorf("%s: layer %s has no attribute %q (attributes: %s)", ls.Path, layer.Name, ls.Attr, strings.Join(layer.Fields, ", "))
+		return fmt.Errorf("%s: layer %s has no features", v.Path, layer.Name)
+	case v.Attr != "" && !slices.Contains(layer.Fields, v.Attr):
+		return fmt.Errorf("%s: layer %s has no attribute %q (attributes: %s)", v.Path, layer.Name, v.Attr, strings.Join(layer.Fields, ", "))
 	case !g.Georeferenced():
-		return "", fmt.Errorf("%s has no georeferencing, so the vector labels %s cannot be placed on it", image, ls.Path)
+		return fmt.Errorf("%s has no georeferencing, so the vector labels %s cannot be placed on it", image, v.Path)
 	}
-	if err := checkOverlap(ls.Path, layer.Bounds, layer.Projection, image, g); err != nil {
+	return checkOverlap(v.Path, layer.Bounds, layer.Projection, image, g)
+}
+
+// Rasterize checks the labels and burns them into a file in the folder
+// tmp returns.
+func (v VectorLabels) Rasterize(image string, g raster.Grid, tmp func() (string, error)) (string, error) {
+	if err := v.Check(image, g); err != nil {
 		return "", err
 	}
 	dir, err := tmp()
@@ -96,7 +104,7 @@ func (ls labelSource) rasterize(image string, g raster.Grid, tmp func() (string,
 		return "", err
 	}
 	out := filepath.Join(dir, "labels_rasterized.tif")
-	return out, raster.Rasterize(ls.Path, ls.Layer, ls.Attr, g, out)
+	return out, raster.Rasterize(v.Path, v.Layer, v.Attr, g, out)
 }
 
 // checkOverlap fails when labels with extent b (in crs) share no area

@@ -117,13 +117,9 @@ func (j *rasterJob) preflight() (raster.Info, error) {
 		return st, err
 	}
 	if raster.IsVector(j.reference) {
-		// Rasterizing checks the layer, the attribute and the overlap; a
-		// throwaway run here fails before any model trains.
-		_, done, err := j.referenceRaster(st.Grid())
-		if err != nil {
+		if err := j.vectorReference().Check(j.raster, st.Grid()); err != nil {
 			return st, err
 		}
-		done()
 	} else {
 		ref, err := raster.Stat(j.reference)
 		if err != nil {
@@ -147,6 +143,10 @@ func (j *rasterJob) preflight() (raster.Info, error) {
 	return st, nil
 }
 
+func (j *rasterJob) vectorReference() scenes.VectorLabels {
+	return scenes.VectorLabels{Path: j.reference, Layer: j.layer, Attr: j.attr}
+}
+
 // referenceRaster is the reference as a raster on the scene's grid g: the
 // reference itself, or vector labels rasterized into a temporary folder
 // that done removes.
@@ -165,7 +165,7 @@ func (j *rasterJob) referenceRaster(g raster.Grid) (path string, done func(), er
 		dir, err = os.MkdirTemp("", "tfrun-reference-")
 		return dir, err
 	}
-	path, err = scenes.RasterizeLabels(j.reference, j.layer, j.attr, j.raster, g, tmp)
+	path, err = j.vectorReference().Rasterize(j.raster, g, tmp)
 	if err != nil {
 		done()
 		return "", nil, err
