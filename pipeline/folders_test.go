@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/tfrun/tfrun/datasets"
+	"github.com/tfrun/tfrun/internal/testkit"
 	"gopkg.in/yaml.v3"
 )
 
@@ -126,7 +127,7 @@ func TestFractionAndListSplits(t *testing.T) {
 		{SplitConfig{Limit: -1}, "limit"},
 	} {
 		_, err := OpenFolders(FolderConfig{Root: root, Split: bad.split})
-		wantErr(t, err, bad.want)
+		testkit.WantErr(t, err, bad.want)
 	}
 }
 
@@ -146,38 +147,38 @@ func TestFolderErrors(t *testing.T) {
 
 	t.Run("missing folder", func(t *testing.T) {
 		root := t.TempDir()
-		wantErr(t, open(root, FolderConfig{}), filepath.Join(root, "image"), "no such file")
+		testkit.WantErr(t, open(root, FolderConfig{}), filepath.Join(root, "image"), "no such file")
 	})
 	t.Run("empty folder", func(t *testing.T) {
 		root := good(t)
 		os.MkdirAll(filepath.Join(root, "empty"), 0o755)
 		os.WriteFile(filepath.Join(root, "empty", "notes.txt"), []byte("x"), 0o644)
-		wantErr(t, open(root, FolderConfig{Masks: "empty"}), filepath.Join(root, "empty"), "has no images")
+		testkit.WantErr(t, open(root, FolderConfig{Masks: "empty"}), filepath.Join(root, "empty"), "has no images")
 	})
 	t.Run("unpaired image", func(t *testing.T) {
 		root := good(t)
 		os.Remove(filepath.Join(root, "label", "b.png"))
-		wantErr(t, open(root, FolderConfig{}), filepath.Join(root, "image", "b.png"), "has no mask")
+		testkit.WantErr(t, open(root, FolderConfig{}), filepath.Join(root, "image", "b.png"), "has no mask")
 	})
 	t.Run("unpaired mask", func(t *testing.T) {
 		root := good(t)
 		writeImage(t, filepath.Join(root, "label", "c.png"), image.NewGray(image.Rect(0, 0, 6, 4)))
-		wantErr(t, open(root, FolderConfig{}), filepath.Join(root, "label", "c.png"), "has no image")
+		testkit.WantErr(t, open(root, FolderConfig{}), filepath.Join(root, "label", "c.png"), "has no image")
 	})
 	t.Run("same name twice", func(t *testing.T) {
 		root := good(t)
 		writeImage(t, filepath.Join(root, "image", "a.jpg"), image.NewGray(image.Rect(0, 0, 6, 4)))
-		wantErr(t, open(root, FolderConfig{}), "a.jpg", "a.png", "same name")
+		testkit.WantErr(t, open(root, FolderConfig{}), "a.jpg", "a.png", "same name")
 	})
 	t.Run("mask size", func(t *testing.T) {
 		root := good(t)
 		writeImage(t, filepath.Join(root, "label", "b.png"), image.NewGray(image.Rect(0, 0, 6, 5)))
-		wantErr(t, open(root, FolderConfig{}), filepath.Join(root, "image", "b.png"), filepath.Join(root, "label", "b.png"), "6×4", "6×5")
+		testkit.WantErr(t, open(root, FolderConfig{}), filepath.Join(root, "image", "b.png"), filepath.Join(root, "label", "b.png"), "6×4", "6×5")
 	})
 	t.Run("image sizes differ", func(t *testing.T) {
 		root := good(t)
 		synthPair(t, root, "c", 8, 8, 3)
-		wantErr(t, open(root, FolderConfig{}), filepath.Join(root, "image", "c.png"), "set size")
+		testkit.WantErr(t, open(root, FolderConfig{}), filepath.Join(root, "image", "c.png"), "set size")
 		if err := open(root, FolderConfig{Decode: Decode{Size: []int{4, 4}}}); err != nil {
 			t.Errorf("with size: %v", err)
 		}
@@ -185,7 +186,7 @@ func TestFolderErrors(t *testing.T) {
 	t.Run("corrupt header", func(t *testing.T) {
 		root := good(t)
 		os.WriteFile(filepath.Join(root, "label", "b.png"), []byte("not a png"), 0o644)
-		wantErr(t, open(root, FolderConfig{}), filepath.Join(root, "label", "b.png"), "corrupt")
+		testkit.WantErr(t, open(root, FolderConfig{}), filepath.Join(root, "label", "b.png"), "corrupt")
 	})
 	t.Run("bad settings", func(t *testing.T) {
 		root := good(t)
@@ -202,12 +203,12 @@ func TestFolderErrors(t *testing.T) {
 			{FolderConfig{Decode: Decode{Channels: 4}}, "channels: 4"},
 			{FolderConfig{Options: Options{Workers: -1}}, "workers"},
 		} {
-			wantErr(t, open(root, bad.cfg), bad.want)
+			testkit.WantErr(t, open(root, bad.cfg), bad.want)
 		}
 		cfg := FolderConfig{}
 		cfg.Augment.Rot90 = true
 		cfg.Size = []int{4, 5}
-		wantErr(t, open(root, cfg), "square")
+		testkit.WantErr(t, open(root, cfg), "square")
 	})
 }
 
@@ -233,12 +234,12 @@ func TestDecodeErrorsSurfaceInBatches(t *testing.T) {
 		m := image.NewNRGBA(image.Rect(0, 0, 6, 4))
 		m.SetNRGBA(2, 1, color.NRGBA{255, 0, 0, 255})
 		writeImage(t, filepath.Join(root, "label", "b.png"), m)
-		wantErr(t, stream(t, root, Decode{}), filepath.Join(root, "label", "b.png"), "row 1, col 2", "grey")
+		testkit.WantErr(t, stream(t, root, Decode{}), filepath.Join(root, "label", "b.png"), "row 1, col 2", "grey")
 	})
 	t.Run("value not a class", func(t *testing.T) {
 		root := t.TempDir()
 		synthPair(t, root, "a", 4, 6, 1)
-		wantErr(t, stream(t, root, Decode{Classes: []int{0, 128}}), filepath.Join(root, "label", "a.png"), "value 255", "[0 128]")
+		testkit.WantErr(t, stream(t, root, Decode{Classes: []int{0, 128}}), filepath.Join(root, "label", "a.png"), "value 255", "[0 128]")
 	})
 	t.Run("truncated image", func(t *testing.T) {
 		root := t.TempDir()
@@ -246,7 +247,7 @@ func TestDecodeErrorsSurfaceInBatches(t *testing.T) {
 		p := filepath.Join(root, "image", "a.png")
 		raw, _ := os.ReadFile(p)
 		os.WriteFile(p, raw[:len(raw)/2], 0o644)
-		wantErr(t, stream(t, root, Decode{}), p, "corrupt")
+		testkit.WantErr(t, stream(t, root, Decode{}), p, "corrupt")
 	})
 }
 
@@ -299,7 +300,7 @@ func TestMaskValues(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, err := range sets.Train.Batches(0, nil, 1) {
-		wantErr(t, err, "a.png", "grey")
+		testkit.WantErr(t, err, "a.png", "grey")
 	}
 }
 

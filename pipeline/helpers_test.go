@@ -65,18 +65,6 @@ func synthPair(t testing.TB, root, name string, h, w, seed int) {
 	writeImage(t, filepath.Join(root, "label", name+".png"), mask)
 }
 
-func wantErr(t testing.TB, err error, substrs ...string) {
-	t.Helper()
-	if err == nil {
-		t.Fatalf("got no error, want one mentioning %q", substrs)
-	}
-	for _, s := range substrs {
-		if !strings.Contains(err.Error(), s) {
-			t.Errorf("error %q does not mention %q", err, s)
-		}
-	}
-}
-
 // collect reads a whole epoch.
 func collect(t testing.TB, src datasets.Source, epoch int, order []int, size int) []*datasets.Batch {
 	t.Helper()

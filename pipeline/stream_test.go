@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tfrun/tfrun/datasets"
+	"github.com/tfrun/tfrun/internal/testkit"
 	"github.com/tfrun/tfrun/pipeline/augment"
 	"github.com/tfrun/tfrun/raster"
 )
@@ -185,7 +186,7 @@ func TestOrderAndReproducibility(t *testing.T) {
 	f := newFilesT(t, pairs, dec, Options{})
 	for _, bad := range [][]int{{0, 24}, {-1}} {
 		for _, err := range f.Batches(0, bad, 2) {
-			wantErr(t, err, "outside the 24 examples")
+			testkit.WantErr(t, err, "outside the 24 examples")
 		}
 	}
 }
@@ -287,14 +288,14 @@ func TestMemorySource(t *testing.T) {
 		t.Errorf("example 1: %v %v", got.X, got.Y)
 	}
 	_, err = NewMemory(x[:23], y, []int{3, 4, 1}, Options{})
-	wantErr(t, err, "23 image and 24 mask values")
+	testkit.WantErr(t, err, "23 image and 24 mask values")
 	_, err = NewMemory(x, y, []int{3, 4}, Options{})
-	wantErr(t, err, "[H, W, C]")
+	testkit.WantErr(t, err, "[H, W, C]")
 	y[20] = -2
 	_, err = NewMemory(x, y, []int{3, 4, 1}, Options{})
-	wantErr(t, err, "example 1 has label -2")
+	testkit.WantErr(t, err, "example 1 has label -2")
 	_, err = NewMemory(x[:12], y[:12], []int{3, 4, 1}, Options{Augment: augment.Config{Rot90: true}})
-	wantErr(t, err, "square")
+	testkit.WantErr(t, err, "square")
 }
 
 // A cached folder gives the same batches as a streamed one.
