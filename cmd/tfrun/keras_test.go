@@ -11,6 +11,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
@@ -89,9 +90,9 @@ func maxDiff(t *testing.T, got, want *inputs.Array) (abs, rel float64) {
 	return abs, rel
 }
 
-// logits runs an imported model in-process with its last activation left
-// out, so saturated probabilities cannot hide differences.
-func logits(t *testing.T, model string, x *inputs.Array) *inputs.Array {
+// loadOnEngine loads a model and starts the default engine; the caller
+// finalizes the engine.
+func loadOnEngine(t *testing.T, model string) (*modeldir.Loaded, backends.Backend) {
 	t.Helper()
 	ld, err := modeldir.Load(model)
 	if err != nil {
@@ -101,6 +102,14 @@ func logits(t *testing.T, model string, x *inputs.Array) *inputs.Array {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return ld, backend
+}
+
+// logits runs an imported model in-process with its last activation left
+// out, so saturated probabilities cannot hide differences.
+func logits(t *testing.T, model string, x *inputs.Array) *inputs.Array {
+	t.Helper()
+	ld, backend := loadOnEngine(t, model)
 	defer backend.Finalize()
 	out, err := context.ExecOnce(backend, ld.Ctx, func(ctx *context.Context, in *graph.Node) *graph.Node {
 		return ld.Model.Forward(ctx, in, true)

@@ -20,7 +20,6 @@ import (
 	"github.com/tfrun/tfrun/modeldir"
 	"github.com/tfrun/tfrun/models"
 	"github.com/tfrun/tfrun/pipeline"
-	"github.com/tfrun/tfrun/tfgraph/engine"
 )
 
 // sheetBench is what TestBenchSheet measures, also written as bench.json.
@@ -163,14 +162,7 @@ func TestBenchSheet(t *testing.T) {
 // batches of random windows, for about 30 seconds after a warm-up.
 func modelOnly(t *testing.T, model string, batchSize int) (perSecond, cpuMS float64) {
 	t.Helper()
-	ld, err := modeldir.Load(model)
-	if err != nil {
-		t.Fatal(err)
-	}
-	backend, err := engine.New(engine.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ld, backend := loadOnEngine(t, model)
 	defer backend.Finalize()
 	r, err := infer.NewRunner(backend, ld.Model, ld.Ctx, "")
 	if err != nil {
