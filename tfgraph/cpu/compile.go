@@ -33,6 +33,7 @@ func (b *Builder) Compile(outputs []backends.Op, shardings []*backends.ShardingS
 	c.foldEpilogues(readers)
 	c.foldReshapes(readers)
 	c.schedule()
+	outs = c.blockLayouts(outs)
 	e := &Executable{backend: b.backend, name: b.name}
 	for _, p := range b.params {
 		v := p.outs[0]

@@ -425,6 +425,14 @@ func (c *convOp) String() string {
 	if c.relu {
 		kind += "+relu"
 	}
+	switch {
+	case c.spec.SrcBlocked && c.spec.DstBlocked:
+		kind += " blocked"
+	case c.spec.SrcBlocked:
+		kind += " from blocked"
+	case c.spec.DstBlocked:
+		kind += " to blocked"
+	}
 	return fmt.Sprintf("ConvGeneral %s src %v dst %v kernel %v on %s", kind, c.spec.Src.Dims, c.spec.Dst.Dims,
 		c.spec.Kernel, kernels.PlanImpl(c.kind, &c.spec))
 }

@@ -303,6 +303,14 @@ func TestNNDepthwise(t *testing.T) {
 		{"1x1", []int{3, 4, 5, 7}, []int{1, 1, 1, 7}, [2]int{1, 1}, [2]int{1, 1}, "forward"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			if !Native() {
+				// Without oneDNN every convolution runs on the Go kernels.
+				tc.native = "forward"
+			}
+			if !Native() {
+				// Without oneDNN every convolution runs on the Go kernels.
+				tc.native = "forward"
+			}
 			compare(t, withGrads(func(xs []*Node) *Node {
 				var pads [2][2]int
 				for a := range 2 {
@@ -612,4 +620,44 @@ func TestConvEpilogues(t *testing.T) {
 			t.Errorf("the ReLU mask is a pass of its own: %s", name)
 		}
 	}
+}
+
+// TestBlockedLayouts runs two ResNet bottleneck blocks, whose activations
+// stay in oneDNN's blocked layout from one convolution to the next and
+// through the residual add and ReLU, and reads them in every other way
+// too: as outputs, through a reduction, and as a comparison's bools.
+func TestBlockedLayouts(t *testing.T) {
+	if !Native() {
+		t.Skip("oneDNN is not loaded: the blocked layout is never used")
+	}
+	conv := func(x, k, b *Node, kernel int) *Node {
+		h, w := x.Shape().Dimensions[1], x.Shape().Dimensions[2]
+		pads := [2][2]int{nn.SamePadding(h, kernel, 1, 1), nn.SamePadding(w, kernel, 1, 1)}
+		return nn.AddBias(nn.Conv2D(x, k, [2]int{1, 1}, [2]int{1, 1}, pads), b)
+	}
+	block := func(x *Node, p []*Node, project bool) *Node {
+		y := nn.Relu(conv(x, p[0], p[1], 1))
+		y = nn.Relu(conv(y, p[2], p[3], 3))
+		y = conv(y, p[4], p[5], 1)
+		short := x
+		if project {
+			short = conv(x, p[6], p[7], 1)
+		}
+		return nn.Relu(Add(y, short))
+	}
+	net := func(xs []*Node) (*Node, *Node) {
+		b1 := block(xs[0], xs[1:9], true)
+		return b1, block(b1, xs[9:15], false)
+	}
+	dims := [][]int{{2, 9, 7, 32},
+		{1, 1, 32, 32}, {32}, {3, 3, 32, 32}, {32}, {1, 1, 32, 64}, {64}, {1, 1, 32, 64}, {64},
+		{1, 1, 64, 32}, {32}, {3, 3, 32, 32}, {32}, {1, 1, 32, 64}, {64}}
+	compare(t, func(xs []*Node) []*Node {
+		b1, b2 := net(xs)
+		return []*Node{b2, ReduceSum(b1, 1, 2), GreaterThan(b2, ScalarOne(b2.Graph(), dtypes.Float32))}
+	}, []string{"forward+bias+relu blocked", "to blocked", "Unblock"}, dims...)
+	compare(t, withGrads(func(xs []*Node) *Node {
+		_, b2 := net(xs)
+		return b2
+	}), []string{"forward"}, dims...)
 }

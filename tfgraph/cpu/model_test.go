@@ -108,3 +108,56 @@ func TestZooGradients(t *testing.T) {
 		})
 	}
 }
+
+// TestZooInference compares inference outputs, where batch norms fold into
+// convolutions and activations stay in oneDNN's blocked layout between
+// them, with the adapter's.
+func TestZooInference(t *testing.T) {
+	pure, err := adapter.New("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fast, err := cpu.New(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := models.FromZooWith("deeplab", []int{32, 32, 3}, 3, map[string]any{"backbone": "resnet50", "width": 0.25})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(3, 3))
+	flat := make([]float32, 2*32*32*3)
+	for i := range flat {
+		flat[i] = rng.Float32()
+	}
+	x := tensors.FromFlatDataAndDimensions(flat, 2, 32, 32, 3)
+	predict := func(be backends.Backend) []float32 {
+		// Variables live on one backend: each gets its own, seeded alike.
+		ctx := context.New()
+		m.Init(ctx, 1)
+		exec, err := context.NewExec(be, ctx, func(ctx *context.Context, x *graph.Node) *graph.Node {
+			return m.Forward(ctx, x, false)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		local, err := x.LocalClone()
+		if err != nil {
+			t.Fatal(err)
+		}
+		outs, err := exec.Exec(local)
+		if err != nil {
+			t.Fatalf("%s: %v", be.Description(), err)
+		}
+		return tensors.MustCopyFlatData[float32](outs[0])
+	}
+	want, got := predict(pure), predict(fast)
+	var diff, scale float64
+	for i := range want {
+		diff = max(diff, math.Abs(float64(got[i]-want[i])))
+		scale = max(scale, math.Abs(float64(want[i])))
+	}
+	if len(got) != len(want) || diff > 1e-4*max(scale, 1e-3) {
+		t.Errorf("%d values (want %d), max difference %.3g, scale %.3g", len(got), len(want), diff, scale)
+	}
+}

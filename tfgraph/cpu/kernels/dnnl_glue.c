@@ -123,6 +123,7 @@ typedef struct {
     dnnl_memory_t prim; // the primitive's layout (== user without reorder)
     dnnl_primitive_t reorder;
     size_t scratch_size;
+    dnnl_memory_desc_t prim_md;
 } tf_role;
 
 struct tf_plan {
@@ -193,6 +194,7 @@ void tf_plan_free(tf_plan *p) {
 // layout differs from the caller's.
 static dnnl_status_t bind_role(tf_role *r, const dnnl_memory_desc_t *user_md,
                                const dnnl_memory_desc_t *prim_md) {
+    r->prim_md = *prim_md;
     dnnl_status_t st = dnnl_memory_create(&r->user, user_md, engine, DNNL_MEMORY_NONE);
     if (st != dnnl_success) return st;
     if (dnnl_memory_desc_equal(user_md, prim_md)) {
@@ -389,17 +391,50 @@ static dnnl_status_t bind_scratch(int i, tf_role *r) {
     return dnnl_memory_set_data_handle(r->prim, scratch[i]);
 }
 
-int tf_plan_exec(tf_plan *p, float *src, float *wei, float *dst, float *bias) {
+// blocked_tag is the 8-channel blocked layout of an activation with nd
+// axes, or dnnl_format_tag_undef.
+static dnnl_format_tag_t blocked_tag(int nd) {
+    switch (nd) {
+    case 3: return dnnl_aBc8b;
+    case 4: return dnnl_aBcd8b;
+    case 5: return dnnl_aBcde8b;
+    }
+    return dnnl_format_tag_undef;
+}
+
+// is_blocked reports whether md is the 8-channel blocked layout of its dims
+// without padding, so that it holds exactly as many values as a dense one.
+static int is_blocked(const dnnl_memory_desc_t *md) {
+    dnnl_format_tag_t tag = blocked_tag(md->ndims);
+    dnnl_memory_desc_t want;
+    if (tag == dnnl_format_tag_undef || md->dims[1] % 8 != 0 ||
+        dnnl_memory_desc_init_by_tag(&want, md->ndims, md->dims, md->data_type, tag) != dnnl_success)
+        return 0;
+    return dnnl_memory_desc_equal(md, &want);
+}
+
+int tf_plan_blocked(const tf_plan *p, int role) {
+    const tf_role *r = &p->roles[role];
+    return r->reorder != NULL && is_blocked(&r->prim_md);
+}
+
+int tf_plan_exec(tf_plan *p, float *src, float *wei, float *dst, float *bias, int direct) {
     float *data[3] = {src, wei, dst};
     dnnl_exec_arg_t args[4];
     int nargs = 3;
     dnnl_status_t st = dnnl_success;
+    for (int i = 0; i < 3; i++)
+        if ((direct >> i & 1) && !tf_plan_blocked(p, i)) return (int)dnnl_invalid_arguments;
     for (int i = 0; i < 3 && st == dnnl_success; i++) {
         tf_role *r = &p->roles[i];
-        st = dnnl_memory_set_data_handle(r->user, data[i]);
-        if (st == dnnl_success && r->reorder) st = bind_scratch(i, r);
         args[i].arg = r->arg;
         args[i].memory = r->prim;
+        if (direct >> i & 1) {
+            st = dnnl_memory_set_data_handle(r->prim, data[i]);
+            continue;
+        }
+        st = dnnl_memory_set_data_handle(r->user, data[i]);
+        if (st == dnnl_success && r->reorder) st = bind_scratch(i, r);
         if (st == dnnl_success && r->reorder && !r->is_output) st = run_reorder(r);
     }
     if (st == dnnl_success && p->bias) {
@@ -409,11 +444,63 @@ int tf_plan_exec(tf_plan *p, float *src, float *wei, float *dst, float *bias) {
     }
     if (st == dnnl_success) st = dnnl_primitive_execute(p->conv, stream, nargs, args);
     for (int i = 0; i < 3 && st == dnnl_success; i++)
-        if (p->roles[i].reorder && p->roles[i].is_output) st = run_reorder(&p->roles[i]);
+        if (p->roles[i].reorder && p->roles[i].is_output && !(direct >> i & 1)) st = run_reorder(&p->roles[i]);
     if (st == dnnl_success) st = dnnl_stream_wait(stream);
     // The caller's buffers are Go memory: no handle to them may outlive the call.
-    for (int i = 0; i < 3; i++) dnnl_memory_set_data_handle(p->roles[i].user, DNNL_MEMORY_NONE);
+    for (int i = 0; i < 3; i++) {
+        dnnl_memory_set_data_handle(p->roles[i].user, DNNL_MEMORY_NONE);
+        if (direct >> i & 1) dnnl_memory_set_data_handle(p->roles[i].prim, DNNL_MEMORY_NONE);
+    }
     if (p->bias) dnnl_memory_set_data_handle(p->bias, DNNL_MEMORY_NONE);
+    return (int)st;
+}
+
+struct tf_unblock {
+    dnnl_primitive_t reorder;
+    dnnl_memory_t from, to;
+};
+
+void tf_unblock_free(tf_unblock *u) {
+    if (!u) return;
+    if (u->reorder) dnnl_primitive_destroy(u->reorder);
+    if (u->from) dnnl_memory_destroy(u->from);
+    if (u->to) dnnl_memory_destroy(u->to);
+    free(u);
+}
+
+tf_unblock *tf_unblock_plan(int nd, const int64_t *dims, const int64_t *strides, int u8, char *err, int errlen) {
+    dnnl_primitive_desc_t pd = NULL;
+    tf_unblock *p = calloc(1, sizeof(tf_unblock));
+    if (!p) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    dnnl_data_type_t dt = u8 ? dnnl_u8 : dnnl_f32;
+    dnnl_memory_desc_t from, to;
+    CHECK(dnnl_memory_desc_init_by_tag(&from, nd, dims, dt, blocked_tag(nd)), "blocked layout");
+    CHECK(is_blocked(&from) ? dnnl_success : dnnl_invalid_arguments, "blocked layout");
+    CHECK(dnnl_memory_desc_init_by_strides(&to, nd, dims, dt, strides), "plain layout");
+    CHECK(dnnl_memory_create(&p->from, &from, engine, DNNL_MEMORY_NONE), "memory");
+    CHECK(dnnl_memory_create(&p->to, &to, engine, DNNL_MEMORY_NONE), "memory");
+    CHECK(dnnl_reorder_primitive_desc_create(&pd, &from, engine, &to, engine, NULL), "reorder descriptor");
+    CHECK(dnnl_primitive_create(&p->reorder, pd), "reorder creation");
+    dnnl_primitive_desc_destroy(pd);
+    return p;
+
+fail:
+    if (pd) dnnl_primitive_desc_destroy(pd);
+    tf_unblock_free(p);
+    return NULL;
+}
+
+int tf_unblock_exec(tf_unblock *u, void *from, void *to) {
+    dnnl_status_t st = dnnl_memory_set_data_handle(u->from, from);
+    if (st == dnnl_success) st = dnnl_memory_set_data_handle(u->to, to);
+    dnnl_exec_arg_t a[2] = {{DNNL_ARG_FROM, u->from}, {DNNL_ARG_TO, u->to}};
+    if (st == dnnl_success) st = dnnl_primitive_execute(u->reorder, stream, 2, a);
+    if (st == dnnl_success) st = dnnl_stream_wait(stream);
+    dnnl_memory_set_data_handle(u->from, DNNL_MEMORY_NONE);
+    dnnl_memory_set_data_handle(u->to, DNNL_MEMORY_NONE);
     return (int)st;
 }
 

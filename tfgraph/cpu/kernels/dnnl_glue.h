@@ -26,9 +26,23 @@ tf_plan *tf_conv_plan(int kind, int nd, const int64_t *src_dims, const int64_t *
                       const int64_t *pad_lo, const int64_t *pad_hi, int epilogue, char *err, int errlen);
 
 // tf_plan_exec runs a plan on the caller's buffers, which it does not keep;
-// bias is read only by a plan with a bias. It returns 0 on success, a
-// oneDNN status otherwise.
-int tf_plan_exec(tf_plan *p, float *src, float *wei, float *dst, float *bias);
+// bias is read only by a plan with a bias. Bit i of direct says that role
+// i's buffer (0 source, 1 weights, 2 destination) is in the primitive's
+// own layout, which tf_plan_blocked must have reported as the 8-channel
+// blocked one, rather than the caller's. It returns 0 on success, a oneDNN
+// status otherwise.
+int tf_plan_exec(tf_plan *p, float *src, float *wei, float *dst, float *bias, int direct);
+
+// tf_plan_blocked reports whether the primitive reorders role i into or out
+// of oneDNN's 8-channel blocked layout (aBcd8b for 2-D, no padding).
+int tf_plan_blocked(const tf_plan *p, int role);
+
+// tf_unblock reorders an activation from the 8-channel blocked layout into
+// a strided one (f32, or u8 for bools).
+typedef struct tf_unblock tf_unblock;
+tf_unblock *tf_unblock_plan(int nd, const int64_t *dims, const int64_t *strides, int u8, char *err, int errlen);
+int tf_unblock_exec(tf_unblock *u, void *from, void *to);
+void tf_unblock_free(tf_unblock *u);
 
 void tf_plan_free(tf_plan *p);
 

@@ -17,7 +17,18 @@ func sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 // in this build.
 func PlanImpl(ConvKind, *ConvSpec) string { return "go" }
 
+// BlockedLayouts reports whether a convolution takes and gives oneDNN's
+// blocked layout: never in this build.
+func BlockedLayouts(*ConvSpec, bool, bool) (src, dst bool) { return false, false }
+
+// Unblock reorders out of oneDNN's blocked layout, which this build never
+// produces.
+func Unblock(_, _ []int, _, _ any) error { return errBlocked }
+
 func convForward(s *ConvSpec, src, wei []float32, e Epilogue, dst []float32) error {
+	if s.blocked() {
+		return errBlocked
+	}
 	goConvForward(s, src, wei, dst)
 	goEpilogue(s, e, dst)
 	return nil

@@ -16,6 +16,7 @@
 package kernels
 
 import (
+	"errors"
 	"fmt"
 	"runtime"
 	"sync/atomic"
@@ -76,7 +77,16 @@ type ConvSpec struct {
 	Strides      []int // per spatial axis, >= 1
 	Dilations    []int // per spatial axis, 1 means none
 	PadLo, PadHi []int // per spatial axis, >= 0
+	// SrcBlocked and DstBlocked say that a forward pass's source, or
+	// destination, buffer holds oneDNN's 8-channel blocked layout of its
+	// dims rather than the strides given; only where BlockedLayouts says
+	// the pass takes it.
+	SrcBlocked, DstBlocked bool
 }
+
+func (s *ConvSpec) blocked() bool { return s.SrcBlocked || s.DstBlocked }
+
+var errBlocked = errors.New("kernels: a blocked layout needs oneDNN's convolution")
 
 func (s *ConvSpec) groups() int { return max(s.Groups, 1) }
 
@@ -216,6 +226,9 @@ func ConvBackwardData(s *ConvSpec, diffDst, wei, diffSrc []float32) error {
 	if err := s.checkLens(diffSrc, wei, diffDst); err != nil {
 		return err
 	}
+	if s.blocked() {
+		return errBlocked
+	}
 	return convBackwardData(s, diffDst, wei, diffSrc)
 }
 
@@ -225,6 +238,9 @@ func ConvBackwardData(s *ConvSpec, diffDst, wei, diffSrc []float32) error {
 func ConvBackwardWeights(s *ConvSpec, src, diffDst, diffWei []float32) error {
 	if err := s.checkLens(src, diffWei, diffDst); err != nil {
 		return err
+	}
+	if s.blocked() {
+		return errBlocked
 	}
 	return convBackwardWeights(s, src, diffDst, diffWei)
 }

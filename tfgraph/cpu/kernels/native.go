@@ -10,6 +10,7 @@ import "C"
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"runtime"
 	"strconv"
@@ -200,12 +201,42 @@ func PlanImpl(kind ConvKind, s *ConvSpec) string {
 	return impl
 }
 
+// BlockedLayouts reports whether the forward convolution s (with a bias
+// and a ReLU or not) runs on a oneDNN primitive that takes its source, and
+// gives its destination, in oneDNN's 8-channel blocked layout. Where it
+// does, a buffer passed with ConvSpec.SrcBlocked or DstBlocked skips the
+// reorder between that layout and the strided one.
+func BlockedLayouts(s *ConvSpec, bias, relu bool) (src, dst bool) {
+	if s.Validate() != nil {
+		return false, false
+	}
+	e := Epilogue{ReLU: relu}
+	if bias {
+		e.Bias = []float32{}
+	}
+	_ = onWorker(func() {
+		p := planFor(int(KindForward), s, e.flags())
+		if p.c == nil || p.gemm && depthwise2D(s) {
+			return
+		}
+		src, dst = C.tf_plan_blocked(p.c, 0) != 0, C.tf_plan_blocked(p.c, 2) != 0
+	})
+	return src, dst
+}
+
 // runConv executes the plan for (kind, s, e) on the three buffers, given in
 // convolution order, or reports false when oneDNN has no plan for it, or,
 // with notGEMM, only a GEMM-based one.
 func runConv(kind ConvKind, s *ConvSpec, e Epilogue, src, wei, dst []float32, notGEMM bool) (bool, error) {
 	ran := false
 	var execErr error
+	direct := 0
+	if s.SrcBlocked {
+		direct |= 1
+	}
+	if s.DstBlocked {
+		direct |= 4
+	}
 	err := onWorker(func() {
 		p := planFor(int(kind), s, e.flags())
 		if p.c == nil || notGEMM && p.gemm {
@@ -216,7 +247,7 @@ func runConv(kind ConvKind, s *ConvSpec, e Epilogue, src, wei, dst []float32, no
 		if e.Bias != nil {
 			bias = ptr(e.Bias)
 		}
-		if rc := C.tf_plan_exec(p.c, ptr(src), ptr(wei), ptr(dst), bias); rc != 0 {
+		if rc := C.tf_plan_exec(p.c, ptr(src), ptr(wei), ptr(dst), bias, C.int(direct)); rc != 0 {
 			execErr = errors.New("kernels: oneDNN convolution failed (status " + strconv.Itoa(int(rc)) + ")")
 		}
 	})
@@ -231,6 +262,9 @@ func convForward(s *ConvSpec, src, wei []float32, e Epilogue, dst []float32) err
 	if ok, err := runConv(KindForward, s, e, src, wei, dst, dw); ok || err != nil {
 		return err
 	}
+	if s.blocked() {
+		return errBlocked
+	}
 	if dw {
 		dwForward(s, src, wei, e, dst)
 		return nil
@@ -238,6 +272,69 @@ func convForward(s *ConvSpec, src, wei []float32, e Epilogue, dst []float32) err
 	goConvForward(s, src, wei, dst)
 	goEpilogue(s, e, dst)
 	return nil
+}
+
+// unblockKey identifies a reorder out of the blocked layout.
+type unblockKey struct {
+	nd            int
+	dims, strides [2 + MaxSpatial]int
+	u8            bool
+}
+
+var unblocks = map[unblockKey]*C.tf_unblock{} // touched only on the worker thread
+
+// Unblock copies src, an activation of dims [N, C, spatial...] in the
+// 8-channel blocked layout of BlockedLayouts, into dst with the given
+// element strides. Both are []float32, or both []bool.
+func Unblock(dims, strides []int, src, dst any) error {
+	key := unblockKey{nd: len(dims)}
+	if key.nd < 3 || key.nd > 2+MaxSpatial || len(strides) != key.nd {
+		return fmt.Errorf("kernels: cannot unblock dims %v with strides %v", dims, strides)
+	}
+	copy(key.dims[:], dims)
+	copy(key.strides[:], strides)
+	var from, to unsafe.Pointer
+	switch s := src.(type) {
+	case []float32:
+		d, ok := dst.([]float32)
+		if !ok || len(d) != len(s) {
+			return fmt.Errorf("kernels: unblock %T of %d values into %T", src, len(s), dst)
+		}
+		from, to = unsafe.Pointer(unsafe.SliceData(s)), unsafe.Pointer(unsafe.SliceData(d))
+	case []bool:
+		d, ok := dst.([]bool)
+		if !ok || len(d) != len(s) {
+			return fmt.Errorf("kernels: unblock %T of %d values into %T", src, len(s), dst)
+		}
+		key.u8 = true
+		from, to = unsafe.Pointer(unsafe.SliceData(s)), unsafe.Pointer(unsafe.SliceData(d))
+	default:
+		return fmt.Errorf("kernels: cannot unblock %T", src)
+	}
+	var failed error
+	err := onWorker(func() {
+		u, ok := unblocks[key]
+		if !ok {
+			if len(unblocks) >= maxPlans {
+				for k, u := range unblocks {
+					C.tf_unblock_free(u)
+					delete(unblocks, k)
+				}
+			}
+			var errBuf [256]C.char
+			u = C.tf_unblock_plan(C.int(key.nd), &dims64(dims)[0], &dims64(strides)[0], C.int(cbool(key.u8)),
+				&errBuf[0], C.int(len(errBuf)))
+			if u == nil {
+				failed = errors.New("kernels: unblock: " + C.GoString(&errBuf[0]))
+				return
+			}
+			unblocks[key] = u
+		}
+		if rc := C.tf_unblock_exec(u, from, to); rc != 0 {
+			failed = errors.New("kernels: oneDNN reorder failed (status " + strconv.Itoa(int(rc)) + ")")
+		}
+	})
+	return errors.Join(err, failed)
 }
 
 func convBackwardData(s *ConvSpec, diffDst, wei, diffSrc []float32) error {
