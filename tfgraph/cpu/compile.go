@@ -56,6 +56,7 @@ func (b *Builder) Compile(outputs []backends.Op, shardings []*backends.ShardingS
 		e.Finalize()
 		return nil, err
 	}
+	enableWeightCaches(e.steps)
 	e.slotShapes = c.slotShapes
 	e.uses = make([]int, len(c.slotShapes))
 	for _, st := range e.steps {

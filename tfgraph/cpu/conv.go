@@ -223,6 +223,7 @@ type convOp struct {
 	// output channel and shift it by its next two inputs, and apply a
 	// ReLU (see foldEpilogues).
 	bias, scale, relu bool
+	cache             *weightCache // nil unless enableWeightCaches gave one
 }
 
 // trimLow drops the leading positions of a spatial axis that negative low
@@ -367,6 +368,13 @@ func (c *convOp) run(ins, outs []any) error {
 	x, k, out := ins[0].([]float32), ins[1].([]float32), outs[0].([]float32)
 	switch c.kind {
 	case kernels.KindForward:
+		if c.cache != nil {
+			p, err := c.prepared(ins[1:])
+			if err != nil {
+				return err
+			}
+			return kernels.ConvForwardThen(&p.spec, x[c.srcOff:], p.wei, kernels.Epilogue{Bias: p.bias, ReLU: c.relu}, out)
+		}
 		e := kernels.Epilogue{ReLU: c.relu}
 		if c.bias {
 			e.Bias = ins[2].([]float32)

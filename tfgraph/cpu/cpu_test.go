@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -660,4 +661,64 @@ func TestBlockedLayouts(t *testing.T) {
 		_, b2 := net(xs)
 		return b2
 	}), []string{"forward"}, dims...)
+}
+
+// TestWeightCache calls one inference executable with the same weights,
+// then with one value of the kernel, the bias or the batch norm's scale
+// changed: each call must compute with the weights it is given, not the
+// ones the convolution prepared before.
+func TestWeightCache(t *testing.T) {
+	ref, err := oracle()
+	if err != nil {
+		t.Fatal(err)
+	}
+	be := newProfiled(t)
+	defer be.Finalize()
+	fn := func(xs []*Node) *Node {
+		pads := [2][2]int{nn.SamePadding(9, 3, 1, 1), nn.SamePadding(7, 3, 1, 1)}
+		y := nn.AddBias(nn.Conv2D(xs[0], xs[1], [2]int{1, 1}, [2]int{1, 1}, pads), xs[2])
+		return nn.Relu(Add(Mul(y, ExpandLeftToRank(xs[3], 4)), ExpandLeftToRank(xs[4], 4)))
+	}
+	newExec := func(be backends.Backend) *Exec {
+		exec, err := NewExec(be, func(x, k, b, scale, shift *Node) *Node { return fn([]*Node{x, k, b, scale, shift}) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		return exec
+	}
+	fast, slow := newExec(be), newExec(ref)
+	defer fast.Finalize()
+	defer slow.Finalize()
+	rng := rand.New(rand.NewPCG(6, 6))
+	inputs := []*tensors.Tensor{randTensor(rng, 2, 9, 7, 32), randTensor(rng, 3, 3, 32, 40), randTensor(rng, 40),
+		randTensor(rng, 40), randTensor(rng, 40)}
+	call := func(exec *Exec, ins []*tensors.Tensor) []float32 {
+		args := make([]any, len(ins))
+		for i, in := range ins {
+			local, err := in.LocalClone()
+			if err != nil {
+				t.Fatal(err)
+			}
+			args[i] = local
+		}
+		outs, err := exec.Exec(args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer outs[0].FinalizeAll()
+		return tensors.MustCopyFlatData[float32](outs[0])
+	}
+	changed := func(operand int) []*tensors.Tensor {
+		ins := slices.Clone(inputs)
+		flat := tensors.MustCopyFlatData[float32](ins[operand])
+		flat[len(flat)-1] += 0.5
+		ins[operand] = tensors.FromFlatDataAndDimensions(flat, ins[operand].Shape().Dimensions...)
+		return ins
+	}
+	for i, ins := range [][]*tensors.Tensor{inputs, inputs, changed(1), changed(2), changed(3), inputs} {
+		want, got := call(slow, ins), call(fast, ins)
+		if e := relErr(got, want); e > 1e-4 {
+			t.Errorf("call %d: relative error %.3g", i, e)
+		}
+	}
 }

@@ -423,7 +423,7 @@ int tf_plan_exec(tf_plan *p, float *src, float *wei, float *dst, float *bias, in
     dnnl_exec_arg_t args[4];
     int nargs = 3;
     dnnl_status_t st = dnnl_success;
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 3; i += 2)
         if ((direct >> i & 1) && !tf_plan_blocked(p, i)) return (int)dnnl_invalid_arguments;
     for (int i = 0; i < 3 && st == dnnl_success; i++) {
         tf_role *r = &p->roles[i];
@@ -452,6 +452,23 @@ int tf_plan_exec(tf_plan *p, float *src, float *wei, float *dst, float *bias, in
         if (direct >> i & 1) dnnl_memory_set_data_handle(p->roles[i].prim, DNNL_MEMORY_NONE);
     }
     if (p->bias) dnnl_memory_set_data_handle(p->bias, DNNL_MEMORY_NONE);
+    return (int)st;
+}
+
+size_t tf_plan_weights_size(const tf_plan *p) { return dnnl_memory_desc_get_size(&p->roles[1].prim_md); }
+
+int tf_plan_weights(tf_plan *p, const float *dense, float *out) {
+    tf_role *r = &p->roles[1];
+    if (!r->reorder) {
+        memcpy(out, dense, dnnl_memory_desc_get_size(&r->prim_md));
+        return 0;
+    }
+    dnnl_status_t st = dnnl_memory_set_data_handle(r->user, (void *)dense);
+    if (st == dnnl_success) st = dnnl_memory_set_data_handle(r->prim, out);
+    if (st == dnnl_success) st = run_reorder(r);
+    if (st == dnnl_success) st = dnnl_stream_wait(stream);
+    dnnl_memory_set_data_handle(r->user, DNNL_MEMORY_NONE);
+    dnnl_memory_set_data_handle(r->prim, DNNL_MEMORY_NONE);
     return (int)st;
 }
 

@@ -2,6 +2,7 @@
 #ifndef TFRUN_DNNL_GLUE_H
 #define TFRUN_DNNL_GLUE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 enum { TF_CONV_FWD = 0, TF_CONV_BWD_DATA = 1, TF_CONV_BWD_WEIGHTS = 2 };
@@ -28,14 +29,20 @@ tf_plan *tf_conv_plan(int kind, int nd, const int64_t *src_dims, const int64_t *
 // tf_plan_exec runs a plan on the caller's buffers, which it does not keep;
 // bias is read only by a plan with a bias. Bit i of direct says that role
 // i's buffer (0 source, 1 weights, 2 destination) is in the primitive's
-// own layout, which tf_plan_blocked must have reported as the 8-channel
-// blocked one, rather than the caller's. It returns 0 on success, a oneDNN
-// status otherwise.
+// own layout rather than the caller's: for the activations, one that
+// tf_plan_blocked reported as the 8-channel blocked one; for the weights,
+// what tf_plan_weights wrote. It returns 0 on success, a oneDNN status
+// otherwise.
 int tf_plan_exec(tf_plan *p, float *src, float *wei, float *dst, float *bias, int direct);
 
 // tf_plan_blocked reports whether the primitive reorders role i into or out
 // of oneDNN's 8-channel blocked layout (aBcd8b for 2-D, no padding).
 int tf_plan_blocked(const tf_plan *p, int role);
+
+// tf_plan_weights writes a forward plan's dense weights into out, of
+// tf_plan_weights_size bytes, in the layout its primitive reads.
+size_t tf_plan_weights_size(const tf_plan *p);
+int tf_plan_weights(tf_plan *p, const float *dense, float *out);
 
 // tf_unblock reorders an activation from the 8-channel blocked layout into
 // a strided one (f32, or u8 for bools).

@@ -21,6 +21,10 @@ func PlanImpl(ConvKind, *ConvSpec) string { return "go" }
 // blocked layout: never in this build.
 func BlockedLayouts(*ConvSpec, bool, bool) (src, dst bool) { return false, false }
 
+// PrepareWeights returns weights in a primitive's layout: there are none
+// in this build.
+func PrepareWeights(*ConvSpec, bool, bool, []float32) ([]float32, error) { return nil, nil }
+
 // Unblock reorders out of oneDNN's blocked layout, which this build never
 // produces.
 func Unblock(_, _ []int, _, _ any) error { return errBlocked }

@@ -82,11 +82,14 @@ type ConvSpec struct {
 	// dims rather than the strides given; only where BlockedLayouts says
 	// the pass takes it.
 	SrcBlocked, DstBlocked bool
+	// WeightsPrepared says that a forward pass's weights are what
+	// PrepareWeights returned rather than dense.
+	WeightsPrepared bool
 }
 
-func (s *ConvSpec) blocked() bool { return s.SrcBlocked || s.DstBlocked }
+func (s *ConvSpec) blocked() bool { return s.SrcBlocked || s.DstBlocked || s.WeightsPrepared }
 
-var errBlocked = errors.New("kernels: a blocked layout needs oneDNN's convolution")
+var errBlocked = errors.New("kernels: a blocked layout or prepared weights need oneDNN's convolution")
 
 func (s *ConvSpec) groups() int { return max(s.Groups, 1) }
 
@@ -143,7 +146,7 @@ func (s *ConvSpec) checkLens(src, wei, dst []float32) error {
 	if err := s.Validate(); err != nil {
 		return err
 	}
-	if len(src) < s.Src.extent() || len(dst) < s.Dst.extent() || len(wei) != s.WeightsLen() {
+	if len(src) < s.Src.extent() || len(dst) < s.Dst.extent() || len(wei) != s.WeightsLen() && !s.WeightsPrepared {
 		return fmt.Errorf("kernels: slices of %d, %d and %d values for source %v, weights %d and destination %v",
 			len(src), len(wei), len(dst), s.Src, s.WeightsLen(), s.Dst)
 	}

@@ -224,6 +224,39 @@ func BlockedLayouts(s *ConvSpec, bias, relu bool) (src, dst bool) {
 	return src, dst
 }
 
+// PrepareWeights returns the dense weights of the forward convolution s
+// (with a bias and a ReLU or not) in the layout its oneDNN primitive reads,
+// to pass with ConvSpec.WeightsPrepared and skip that reorder at every
+// call; nil where no primitive runs s.
+func PrepareWeights(s *ConvSpec, bias, relu bool, dense []float32) ([]float32, error) {
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	if len(dense) != s.WeightsLen() {
+		return nil, fmt.Errorf("kernels: %d weights for %d", len(dense), s.WeightsLen())
+	}
+	e := Epilogue{ReLU: relu}
+	if bias {
+		e.Bias = []float32{}
+	}
+	var out []float32
+	var failed error
+	err := onWorker(func() {
+		p := planFor(int(KindForward), s, e.flags())
+		if p.c == nil || p.gemm && depthwise2D(s) {
+			return
+		}
+		out = make([]float32, (int(C.tf_plan_weights_size(p.c))+3)/4)
+		if rc := C.tf_plan_weights(p.c, ptr(dense), ptr(out)); rc != 0 {
+			out, failed = nil, errors.New("kernels: oneDNN weights reorder failed (status "+strconv.Itoa(int(rc))+")")
+		}
+	})
+	if err != nil {
+		return nil, nil
+	}
+	return out, failed
+}
+
 // runConv executes the plan for (kind, s, e) on the three buffers, given in
 // convolution order, or reports false when oneDNN has no plan for it, or,
 // with notGEMM, only a GEMM-based one.
@@ -233,6 +266,9 @@ func runConv(kind ConvKind, s *ConvSpec, e Epilogue, src, wei, dst []float32, no
 	direct := 0
 	if s.SrcBlocked {
 		direct |= 1
+	}
+	if s.WeightsPrepared {
+		direct |= 2
 	}
 	if s.DstBlocked {
 		direct |= 4
