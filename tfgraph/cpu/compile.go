@@ -33,6 +33,7 @@ func (b *Builder) Compile(outputs []backends.Op, shardings []*backends.ShardingS
 	c.foldEpilogues(readers)
 	c.foldReshapes(readers)
 	c.schedule()
+	c.fuseSums()
 	outs = c.blockLayouts(outs)
 	e := &Executable{backend: b.backend, name: b.name}
 	for _, p := range b.params {
@@ -118,6 +119,7 @@ func (c *compiler) stepOfNode(n *node) (int, bool) {
 type plannedStep struct {
 	kind  stepKind
 	nodes []*node // one for a native step
+	sums  []*node // a fused step's ReduceSums (see fuseSums)
 }
 
 type stepKind int
@@ -258,7 +260,7 @@ func (c *compiler) build(e *Executable) error {
 		case nativeKind:
 			st, err = c.nativeStep(e, ps.nodes[0])
 		case fusedKind:
-			st, err = c.fusedStep(e, ps.nodes)
+			st, err = c.fusedStep(e, ps)
 		default:
 			st, err = c.segment(ps.nodes)
 		}
@@ -312,17 +314,20 @@ func (c *compiler) nativeInputs(e *Executable, st *step, inputs []*value) error 
 }
 
 // fusedStep compiles an elementwise program writing the values of nodes
-// that have slots.
-func (c *compiler) fusedStep(e *Executable, nodes []*node) (*step, error) {
+// that have slots, then its sums.
+func (c *compiler) fusedStep(e *Executable, ps *plannedStep) (*step, error) {
 	var outs []*value
 	st := &step{}
-	for _, n := range nodes {
+	for _, n := range ps.nodes {
 		if s, ok := c.slots[n.outs[0]]; ok {
 			outs = append(outs, n.outs[0])
 			st.outputs = append(st.outputs, s)
 		}
 	}
-	prog, leaves := newEltProgram(nodes, outs)
+	for _, n := range ps.sums {
+		st.outputs = append(st.outputs, c.slot(c.written(n)))
+	}
+	prog, leaves := newEltProgram(ps.nodes, outs, ps.sums)
 	st.native, st.name = prog, prog.String()
 	return st, c.nativeInputs(e, st, leaves)
 }
@@ -423,4 +428,38 @@ func segmentName(nodes []*node) string {
 		names = append(names[:shown], fmt.Sprintf("+%d", len(names)-shown))
 	}
 	return fmt.Sprintf("adapter %d ops: %s", len(nodes), strings.Join(names, " "))
+}
+
+// fuseSums moves each float32 ReduceSum over leading axes of a value that a
+// fused step computes into that step, which then sums the value as it
+// computes it: the value is not written out and read back for the sum, and
+// is not written at all when nothing else reads it.
+func (c *compiler) fuseSums() {
+	moved := false
+	for i, ps := range c.steps {
+		if ps.kind != nativeKind {
+			continue
+		}
+		n := ps.nodes[0]
+		r, ok := n.native.(*reduceOp)
+		if !ok || r.mode != reduceLeading || r.typ != backends.ReduceOpSum {
+			continue
+		}
+		s, ok := c.stepOfNode(n.inputs[0].node)
+		if !ok || s >= i || c.steps[s].kind != fusedKind || !slices.Contains(c.steps[s].nodes, n.inputs[0].node) {
+			continue
+		}
+		c.steps[s].sums = append(c.steps[s].sums, n)
+		c.steps[i] = nil
+		moved = true
+	}
+	if !moved {
+		return
+	}
+	c.steps = slices.DeleteFunc(c.steps, func(ps *plannedStep) bool { return ps == nil })
+	for i, ps := range c.steps {
+		for _, n := range append(ps.nodes, ps.sums...) {
+			c.stepOf[n] = i
+		}
+	}
 }

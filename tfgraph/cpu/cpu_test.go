@@ -722,3 +722,30 @@ func TestWeightCache(t *testing.T) {
 		}
 	}
 }
+
+// TestFusedSums checks sums over leading axes that run inside the program
+// computing the summed value: alone, with the value also read elsewhere,
+// with a column count that does not divide the program's blocks, and as a
+// batch norm's statistics and their gradients.
+func TestFusedSums(t *testing.T) {
+	centredSquares := func(xs []*Node) (*Node, *Node) {
+		c := Sub(xs[0], ExpandLeftToRank(xs[1], 4))
+		return c, Mul(c, c)
+	}
+	for _, dims := range [][]int{{2, 33, 17, 24}, {3, 20, 20, 7}} {
+		ch := []int{dims[3]}
+		compare(t, func(xs []*Node) []*Node {
+			_, sq := centredSquares(xs)
+			return []*Node{ReduceSum(sq, 0, 1, 2)}
+		}, []string{"and 1 sums"}, dims, ch)
+		compare(t, func(xs []*Node) []*Node {
+			c, sq := centredSquares(xs)
+			return []*Node{ReduceSum(sq, 0, 1, 2), Neg(c), ReduceSum(c, 0, 1)}
+		}, []string{"and 2 sums"}, dims, ch)
+		compare(t, withGrads(func(xs []*Node) *Node {
+			c, sq := centredSquares(xs)
+			inv := Inverse(Sqrt(AddScalar(ReduceMean(sq, 0, 1, 2), 1e-3)))
+			return Mul(c, ExpandLeftToRank(inv, 4))
+		}), []string{"sums"}, dims, ch)
+	}
+}

@@ -238,12 +238,21 @@ type eltProgram struct {
 	outRegs []int
 	isOut   []bool // by register
 	ops     []string
+	// sums are registers summed over their leading axes into outputs
+	// after the others, each a vector of its trailing extent.
+	sums []eltSum
 }
 
+// eltSum is a ReduceSum over the leading axes of a program's value, done
+// as the program streams through it rather than as a pass of its own over
+// a written copy (a batch norm's statistics and their gradients).
+type eltSum struct{ reg, cols int }
+
 // newEltProgram compiles nodes (in order); leaves lists the values read
-// from outside, in input order, and outs the values to write, in output
-// order.
-func newEltProgram(nodes []*node, outs []*value) (*eltProgram, []*value) {
+// from outside, in input order, outs the values to write, in output order,
+// and sums the ReduceSum nodes over values of the program that it computes
+// too.
+func newEltProgram(nodes []*node, outs []*value, sums []*node) (*eltProgram, []*value) {
 	p := &eltProgram{size: nodes[0].outs[0].shape.Size()}
 	type load struct {
 		v           *value
@@ -302,6 +311,9 @@ func newEltProgram(nodes []*node, outs []*value) (*eltProgram, []*value) {
 		p.outRegs = append(p.outRegs, regOf[v])
 		p.isOut[regOf[v]] = true
 	}
+	for _, n := range sums {
+		p.sums = append(p.sums, eltSum{reg: regOf[n.inputs[0]], cols: n.outs[0].shape.Size()})
+	}
 	return p, leaves
 }
 
@@ -310,7 +322,11 @@ func (p *eltProgram) String() string {
 	if len(ops) > 6 {
 		ops = append(slices.Clone(ops[:6]), fmt.Sprintf("+%d", len(ops)-6))
 	}
-	return fmt.Sprintf("fused %d ops x %d: %v", len(p.code), p.size, ops)
+	sums := ""
+	if len(p.sums) > 0 {
+		sums = fmt.Sprintf(" and %d sums", len(p.sums))
+	}
+	return fmt.Sprintf("fused %d ops x %d: %v%s", len(p.code), p.size, ops, sums)
 }
 
 const (
@@ -341,21 +357,51 @@ func (p *eltProgram) run(ins, outs []any) error {
 	if p.size >= eltMinParallel {
 		workers = min(kernels.Threads(), blocks)
 	}
+	// Each worker sums in float64 into vectors of its own, added up in
+	// worker order after: the same sums at every run.
+	parts := make([][][]float64, workers)
+	for w := range parts {
+		for _, sum := range p.sums {
+			parts[w] = append(parts[w], make([]float64, sum.cols))
+		}
+	}
 	if workers == 1 {
-		p.runBlocks(ins, outs, tiles, 0, blocks)
-		return nil
+		p.runBlocks(ins, outs, tiles, parts[0], 0, blocks)
+	} else {
+		var wg sync.WaitGroup
+		per := (blocks + workers - 1) / workers
+		for w := range workers {
+			wg.Go(func() { p.runBlocks(ins, outs, tiles, parts[w], w*per, min(blocks, (w+1)*per)) })
+		}
+		wg.Wait()
 	}
-	var wg sync.WaitGroup
-	per := (blocks + workers - 1) / workers
-	for w := range workers {
-		wg.Go(func() { p.runBlocks(ins, outs, tiles, w*per, min(blocks, (w+1)*per)) })
+	for k := range p.sums {
+		out := outs[len(p.outRegs)+k].([]float32)
+		for j := range out {
+			var acc float64
+			for _, part := range parts {
+				acc += part[k][j]
+			}
+			out[j] = float32(acc)
+		}
 	}
-	wg.Wait()
 	return nil
 }
 
-// runBlocks runs blocks [b0, b1) with registers of its own.
-func (p *eltProgram) runBlocks(ins, outs []any, tiles [][]float32, b0, b1 int) {
+// addColumns adds the values of a block starting at element base to the
+// sums of their columns: element i is column i % len(acc).
+func addColumns(acc []float64, vals []float32, base int) {
+	col := base % len(acc)
+	for len(vals) > 0 {
+		k := min(len(acc)-col, len(vals))
+		kernels.AddTo64(acc[col:], vals[:k])
+		vals, col = vals[k:], 0
+	}
+}
+
+// runBlocks runs blocks [b0, b1) with registers of its own, adding the
+// summed registers into parts.
+func (p *eltProgram) runBlocks(ins, outs []any, tiles [][]float32, parts [][]float64, b0, b1 int) {
 	backing := make([]float32, p.nregs*eltBlock)
 	regs := make([][]float32, p.nregs)
 	for blk := b0; blk < b1; blk++ {
@@ -392,6 +438,9 @@ func (p *eltProgram) runBlocks(ins, outs []any, tiles [][]float32, b0, b1 int) {
 			if o, ok := outs[i].([]bool); ok {
 				kernels.FloatsToBools(o[base:base+n], regs[r])
 			}
+		}
+		for k, sum := range p.sums {
+			addColumns(parts[k], regs[sum.reg], base)
 		}
 	}
 }

@@ -173,6 +173,10 @@ func (lp *layoutPlan) propagate(candidates map[int]bool) (map[*value]*blockedVal
 // every full-size leaf blocked the same way, and at least one leaf.
 func (lp *layoutPlan) fusedLayout(i int, layouts map[*value]*blockedValue) *blockedValue {
 	c := lp.c
+	if len(c.steps[i].sums) > 0 {
+		// Sums over leading axes take channels innermost.
+		return nil
+	}
 	var b *blockedValue
 	var dims []int
 	for _, n := range c.steps[i].nodes {
@@ -285,7 +289,7 @@ func (lp *layoutPlan) rewrite(candidates map[int]bool, layouts map[*value]*block
 	}
 	c.steps = steps
 	for i, ps := range steps {
-		for _, n := range ps.nodes {
+		for _, n := range append(ps.nodes, ps.sums...) {
 			c.stepOf[n] = i
 		}
 	}

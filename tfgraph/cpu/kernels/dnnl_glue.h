@@ -65,6 +65,7 @@ enum {
 };
 void tf_vec(int op, int n, float *d, const float *a, const float *b, const float *c);
 void tf_bools_to_floats(int n, float *d, const unsigned char *s);
+void tf_add_to64(int n, double *acc, const float *v);
 void tf_floats_to_bools(int n, unsigned char *d, const float *s);
 
 // tf_dw is a depthwise 2-D convolution (one filter per channel) whose

@@ -50,6 +50,8 @@ func convBackwardWeights(s *ConvSpec, src, diffDst, diffWei []float32) error {
 
 func vec(op VecOp, dst, a, b, c []float32) { goVec(op, dst, a, b, c) }
 
+func addTo64(acc []float64, vals []float32) { goAddTo64(acc, vals) }
+
 func boolsToFloats(dst []float32, src []bool) { goBoolsToFloats(dst, src) }
 
 func floatsToBools(dst []bool, src []float32) { goFloatsToBools(dst, src) }

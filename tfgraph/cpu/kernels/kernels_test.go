@@ -449,3 +449,20 @@ func TestBoolConversions(t *testing.T) {
 		}
 	}
 }
+
+func TestAddTo64(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 4))
+	for _, n := range []int{1, 7, 8, 33, 4096} {
+		vals := randSlice(rng, n)
+		acc := make([]float64, n+3)
+		for i := range acc {
+			acc[i] = rng.Float64()
+		}
+		want := slices.Clone(acc)
+		goAddTo64(want, vals)
+		AddTo64(acc, vals)
+		if !slices.Equal(acc, want) {
+			t.Errorf("%d values: got %v, want %v", n, acc, want)
+		}
+	}
+}

@@ -394,6 +394,10 @@ func vec(op VecOp, dst, a, b, c []float32) {
 	C.tf_vec(C.int(op), C.int(len(dst)), ptr(dst), ptr(a), ptr(b), ptr(c))
 }
 
+func addTo64(acc []float64, vals []float32) {
+	C.tf_add_to64(C.int(len(vals)), (*C.double)(unsafe.Pointer(unsafe.SliceData(acc))), ptr(vals))
+}
+
 func boolsToFloats(dst []float32, src []bool) {
 	C.tf_bools_to_floats(C.int(len(dst)), ptr(dst), (*C.uchar)(unsafe.Pointer(unsafe.SliceData(src))))
 }

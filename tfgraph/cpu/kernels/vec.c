@@ -54,3 +54,8 @@ __attribute__((target_clones("avx2", "default"))) void tf_floats_to_bools(int n,
                                                                           const float *restrict s) {
     for (int i = 0; i < n; i++) d[i] = s[i] != 0.0f;
 }
+
+__attribute__((target_clones("avx2", "default"))) void tf_add_to64(int n, double *restrict acc,
+                                                                   const float *restrict v) {
+    for (int i = 0; i < n; i++) acc[i] += (double)v[i];
+}

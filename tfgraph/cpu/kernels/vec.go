@@ -41,6 +41,20 @@ func Vec(op VecOp, dst, a, b, c []float32) {
 	vec(op, dst, a, b, c)
 }
 
+// AddTo64 adds each of vals to the float64 at its index in acc, which is
+// at least as long.
+func AddTo64(acc []float64, vals []float32) {
+	if len(vals) > 0 {
+		addTo64(acc[:len(vals)], vals)
+	}
+}
+
+func goAddTo64(acc []float64, vals []float32) {
+	for i, v := range vals {
+		acc[i] += float64(v)
+	}
+}
+
 // BoolsToFloats sets dst[i] to 1 where src[i] is true and 0 elsewhere.
 func BoolsToFloats(dst []float32, src []bool) {
 	if len(dst) > 0 {
