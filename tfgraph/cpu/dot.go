@@ -108,9 +108,11 @@ func (d *dotOp) run(in, outs []any) error {
 	a, b, out := in[0].([]float32), in[1].([]float32), outs[0].([]float32)
 	if d.lhs.perm != nil {
 		a = permute(a, d.lhs.dims, d.lhs.perm)
+		defer scratchFloats.put(a)
 	}
 	if d.rhs.perm != nil {
 		b = permute(b, d.rhs.dims, d.rhs.perm)
+		defer scratchFloats.put(b)
 	}
 	lda, ldb := d.k, d.n
 	if d.lhs.trans {

@@ -346,7 +346,8 @@ func (p *eltProgram) run(ins, outs []any) error {
 		if !ok {
 			continue
 		}
-		tile := make([]float32, eltBlock+in.period)
+		tile := scratchFloats.get(eltBlock + in.period)
+		defer scratchFloats.put(tile)
 		for j := 0; j < len(tile); j += in.period {
 			copy(tile[j:], l[:in.period])
 		}
@@ -402,7 +403,11 @@ func addColumns(acc []float64, vals []float32, base int) {
 // runBlocks runs blocks [b0, b1) with registers of its own, adding the
 // summed registers into parts.
 func (p *eltProgram) runBlocks(ins, outs []any, tiles [][]float32, parts [][]float64, b0, b1 int) {
-	backing := make([]float32, p.nregs*eltBlock)
+	// Scratch survives garbage collections: made afresh at every call,
+	// these blocks were most of a train step's garbage, and came back as
+	// fresh pages.
+	backing := scratchFloats.get(p.nregs * eltBlock)
+	defer scratchFloats.put(backing)
 	regs := make([][]float32, p.nregs)
 	for blk := b0; blk < b1; blk++ {
 		base := blk * eltBlock

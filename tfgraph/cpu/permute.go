@@ -1,9 +1,10 @@
 package cpu
 
 // permute returns a row-major copy of src (of shape dims) with its axes
-// reordered: axis i of the result is axis perm[i] of src.
+// reordered, in a slice from scratchFloats: axis i of the result is axis
+// perm[i] of src.
 func permute(src []float32, dims, perm []int) []float32 {
-	dst := make([]float32, len(src))
+	dst := scratchFloats.get(len(src))
 	permuteInto(dst, src, dims, perm)
 	return dst
 }
