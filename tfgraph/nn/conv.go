@@ -65,12 +65,21 @@ func SamePadding(in, kernel, stride, dilation int) [2]int {
 	return [2]int{total / 2, total - total/2}
 }
 
-// convInputGrad spreads dy by the stride, pads it to a "full" correlation
-// and correlates it with the flipped kernel (in and out swapped); the result
-// covers the padded input, which is then cut back to x's extent.
+// convInputGrad correlates dy, spread by the stride and padded to a "full"
+// correlation, with the flipped kernel (in and out swapped); the result
+// covers the padded input, which is then cut back to x's extent. The
+// spreading is the convolution's input dilation rather than a dilated copy
+// of dy: engines then run it as the strided convolution's own data
+// gradient, without the three zeros in four that a stride of 2 puts in.
 func convInputGrad(x, k, dy *graph.Node, p convParams) *graph.Node {
 	flipped := graph.TransposeAllAxes(FlipAxis(FlipAxis(k, 0), 1), 0, 1, 3, 2)
-	dxPad := graph.ConvGeneral(spreadForInput(dy, k, p), flipped, nhwc, []int{1, 1}, [][2]int{{0, 0}, {0, 0}}, nil, p.dilations[:], 1, 1)
+	kd := k.Shape().Dimensions
+	pads := make([][2]int, 2)
+	for a := range 2 {
+		eff := (kd[a]-1)*p.dilations[a] + 1
+		pads[a] = [2]int{eff - 1, eff - 1}
+	}
+	dxPad := graph.ConvGeneral(dy, flipped, nhwc, []int{1, 1}, pads, p.strides[:], p.dilations[:], 1, 1)
 	return cropToInput(dxPad, x, p)
 }
 
