@@ -60,6 +60,13 @@ func execute(t testing.TB, be backends.Backend, fn func(xs []*Node) []*Node, inp
 		t.Fatalf("NewExec: %v", err)
 	}
 	defer exec.Finalize()
+	return runExec(t, exec, inputs)
+}
+
+// runExec executes exec on copies of inputs and returns its outputs as
+// float32s, bools as 0 and 1.
+func runExec(t testing.TB, exec *Exec, inputs []*tensors.Tensor) [][]float32 {
+	t.Helper()
 	args := make([]any, len(inputs))
 	for i, in := range inputs {
 		local, err := in.LocalClone()
@@ -70,7 +77,7 @@ func execute(t testing.TB, be backends.Backend, fn func(xs []*Node) []*Node, inp
 	}
 	outs, err := exec.Exec(args...)
 	if err != nil {
-		t.Fatalf("Exec on %s: %v", be.Name(), err)
+		t.Fatalf("Exec: %v", err)
 	}
 	res := make([][]float32, len(outs))
 	for i, o := range outs {
@@ -692,22 +699,6 @@ func TestWeightCache(t *testing.T) {
 	rng := rand.New(rand.NewPCG(6, 6))
 	inputs := []*tensors.Tensor{randTensor(rng, 2, 9, 7, 32), randTensor(rng, 3, 3, 32, 40), randTensor(rng, 40),
 		randTensor(rng, 40), randTensor(rng, 40)}
-	call := func(exec *Exec, ins []*tensors.Tensor) []float32 {
-		args := make([]any, len(ins))
-		for i, in := range ins {
-			local, err := in.LocalClone()
-			if err != nil {
-				t.Fatal(err)
-			}
-			args[i] = local
-		}
-		outs, err := exec.Exec(args...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer outs[0].FinalizeAll()
-		return tensors.MustCopyFlatData[float32](outs[0])
-	}
 	changed := func(operand int) []*tensors.Tensor {
 		ins := slices.Clone(inputs)
 		flat := tensors.MustCopyFlatData[float32](ins[operand])
@@ -716,7 +707,7 @@ func TestWeightCache(t *testing.T) {
 		return ins
 	}
 	for i, ins := range [][]*tensors.Tensor{inputs, inputs, changed(1), changed(2), changed(3), inputs} {
-		want, got := call(slow, ins), call(fast, ins)
+		want, got := runExec(t, slow, ins)[0], runExec(t, fast, ins)[0]
 		if e := relErr(got, want); e > 1e-4 {
 			t.Errorf("call %d: relative error %.3g", i, e)
 		}

@@ -15,14 +15,34 @@ import (
 	"github.com/tfrun/tfrun/tfgraph/cpu"
 )
 
+// runZoo runs fn on x with m's variables in a fresh context, initialised
+// with the same seed on every backend (variables live on one backend).
+func runZoo(t *testing.T, be backends.Backend, m *models.Model, x *tensors.Tensor,
+	fn func(ctx *context.Context, x *graph.Node) []*graph.Node) []*tensors.Tensor {
+	t.Helper()
+	ctx := context.New()
+	m.Init(ctx, 1)
+	exec, err := context.NewExec(be, ctx, fn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	local, err := x.LocalClone()
+	if err != nil {
+		t.Fatal(err)
+	}
+	outs, err := exec.Exec(local)
+	if err != nil {
+		t.Fatalf("%s: %v", be.Description(), err)
+	}
+	return outs
+}
+
 // zooGradients returns a weighted sum of the model's outputs and its
 // gradient with respect to every variable, in a fixed order.
 func zooGradients(t *testing.T, be backends.Backend, m *models.Model, x *tensors.Tensor) map[string][]float32 {
 	t.Helper()
-	ctx := context.New()
-	m.Init(ctx, 1)
 	var names []string
-	exec, err := context.NewExec(be, ctx, func(ctx *context.Context, x *graph.Node) []*graph.Node {
+	outs := runZoo(t, be, m, x, func(ctx *context.Context, x *graph.Node) []*graph.Node {
 		g := x.Graph()
 		y := m.Forward(ctx, x, true)
 		w := make([]float32, y.Shape().Size())
@@ -42,17 +62,6 @@ func zooGradients(t *testing.T, be backends.Backend, m *models.Model, x *tensors
 		}
 		return append(outs, graph.Gradient(loss, vars...)...)
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	local, err := x.LocalClone()
-	if err != nil {
-		t.Fatal(err)
-	}
-	outs, err := exec.Exec(local)
-	if err != nil {
-		t.Fatalf("%s: %v", be.Description(), err)
-	}
 	res := map[string][]float32{"loss": tensors.MustCopyFlatData[float32](outs[0])}
 	for i, name := range names {
 		res[name] = tensors.MustCopyFlatData[float32](outs[1+i])
@@ -60,17 +69,41 @@ func zooGradients(t *testing.T, be backends.Backend, m *models.Model, x *tensors
 	return res
 }
 
-// TestZooGradients compares whole models, values and gradients of every
-// variable, with the adapter.
-func TestZooGradients(t *testing.T) {
+// checkClose fails unless got is want to 1e-4 of want's largest magnitude.
+func checkClose(t *testing.T, name string, got, want []float32) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Errorf("%s: %d values, want %d", name, len(got), len(want))
+		return
+	}
+	var diff, scale float64
+	for i := range want {
+		diff = max(diff, math.Abs(float64(got[i]-want[i])))
+		scale = max(scale, math.Abs(float64(want[i])))
+	}
+	if diff > 1e-4*max(scale, 1e-3) {
+		t.Errorf("%s: max difference %.3g, scale %.3g", name, diff, scale)
+	}
+}
+
+// engines returns the adapter and this backend.
+func engines(t *testing.T) (pure, fast backends.Backend) {
+	t.Helper()
 	pure, err := adapter.New("")
 	if err != nil {
 		t.Fatal(err)
 	}
-	fast, err := cpu.New(0)
+	fast, err = cpu.New(0)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return pure, fast
+}
+
+// TestZooGradients compares whole models, values and gradients of every
+// variable, with the adapter.
+func TestZooGradients(t *testing.T) {
+	pure, fast := engines(t)
 	for _, tc := range []struct {
 		zoo     string
 		input   []int
@@ -96,14 +129,7 @@ func TestZooGradients(t *testing.T) {
 				t.Fatalf("%d values from the adapter, %d from the cpu backend", len(want), len(got))
 			}
 			for name, w := range want {
-				var diff, scale float64
-				for i := range w {
-					diff = max(diff, math.Abs(float64(got[name][i]-w[i])))
-					scale = max(scale, math.Abs(float64(w[i])))
-				}
-				if diff > 1e-4*max(scale, 1e-3) {
-					t.Errorf("%s: max difference %.3g, scale %.3g", name, diff, scale)
-				}
+				checkClose(t, name, got[name], w)
 			}
 		})
 	}
@@ -113,14 +139,7 @@ func TestZooGradients(t *testing.T) {
 // convolutions and activations stay in oneDNN's blocked layout between
 // them, with the adapter's.
 func TestZooInference(t *testing.T) {
-	pure, err := adapter.New("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fast, err := cpu.New(0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	pure, fast := engines(t)
 	m, err := models.FromZooWith("deeplab", []int{32, 32, 3}, 3, map[string]any{"backbone": "resnet50", "width": 0.25})
 	if err != nil {
 		t.Fatal(err)
@@ -132,32 +151,10 @@ func TestZooInference(t *testing.T) {
 	}
 	x := tensors.FromFlatDataAndDimensions(flat, 2, 32, 32, 3)
 	predict := func(be backends.Backend) []float32 {
-		// Variables live on one backend: each gets its own, seeded alike.
-		ctx := context.New()
-		m.Init(ctx, 1)
-		exec, err := context.NewExec(be, ctx, func(ctx *context.Context, x *graph.Node) *graph.Node {
-			return m.Forward(ctx, x, false)
+		outs := runZoo(t, be, m, x, func(ctx *context.Context, x *graph.Node) []*graph.Node {
+			return []*graph.Node{m.Forward(ctx, x, false)}
 		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		local, err := x.LocalClone()
-		if err != nil {
-			t.Fatal(err)
-		}
-		outs, err := exec.Exec(local)
-		if err != nil {
-			t.Fatalf("%s: %v", be.Description(), err)
-		}
 		return tensors.MustCopyFlatData[float32](outs[0])
 	}
-	want, got := predict(pure), predict(fast)
-	var diff, scale float64
-	for i := range want {
-		diff = max(diff, math.Abs(float64(got[i]-want[i])))
-		scale = max(scale, math.Abs(float64(want[i])))
-	}
-	if len(got) != len(want) || diff > 1e-4*max(scale, 1e-3) {
-		t.Errorf("%d values (want %d), max difference %.3g, scale %.3g", len(got), len(want), diff, scale)
-	}
+	checkClose(t, "deeplab resnet50 inference", predict(fast), predict(pure))
 }
