@@ -733,6 +733,11 @@ func TestFusedSums(t *testing.T) {
 			c, sq := centredSquares(xs)
 			return []*Node{ReduceSum(sq, 0, 1, 2), Neg(c), ReduceSum(c, 0, 1)}
 		}, []string{"and 2 sums"}, dims, ch)
+		// Every axis: one column.
+		compare(t, func(xs []*Node) []*Node {
+			_, sq := centredSquares(xs)
+			return []*Node{ReduceSum(sq, 0, 1, 2, 3)}
+		}, []string{"and 1 sums"}, dims, ch)
 		compare(t, withGrads(func(xs []*Node) *Node {
 			c, sq := centredSquares(xs)
 			inv := Inverse(Sqrt(AddScalar(ReduceMean(sq, 0, 1, 2), 1e-3)))

@@ -393,6 +393,17 @@ func (p *eltProgram) run(ins, outs []any) error {
 // sums of their columns: element i is column i % len(acc).
 func addColumns(acc []float64, vals []float32, base int) {
 	col := base % len(acc)
+	if len(acc) < 64 {
+		// Runs this short (a sum over every axis has one column) would
+		// cost a kernel call each.
+		for _, v := range vals {
+			acc[col] += float64(v)
+			if col++; col == len(acc) {
+				col = 0
+			}
+		}
+		return
+	}
 	for len(vals) > 0 {
 		k := min(len(acc)-col, len(vals))
 		kernels.AddTo64(acc[col:], vals[:k])
