@@ -102,8 +102,15 @@ func (b *Builder) Floor(x backends.Op) (backends.Op, error) {
 }
 
 // Identity implements backends.Builder.
+// Values are never written after they are computed, so the identity is
+// its operand: recorded as an op, it was a copy of a whole activation
+// wherever a program wrote it out (GoMLX's StopGradient and custom
+// gradients are identities).
 func (b *Builder) Identity(x backends.Op) (backends.Op, error) {
-	return b.unary(backends.OpTypeIdentity, backends.Builder.Identity, x)
+	if _, err := b.values(ops{x}); err != nil {
+		return nil, err
+	}
+	return x, nil
 }
 
 // Imag implements backends.Builder.
