@@ -180,11 +180,14 @@ func (c *compiler) foldReshapes(readers map[*value]int) {
 
 // schedule places live nodes in recording order (a topological order). A
 // delegated node joins the last segment, and a fusible one the last fused
-// program of its element count, when all its inputs are ready by then: ops
-// that do not depend on the steps in between share a step across them. A
-// deferred node is placed just before its first reader instead.
+// program of its element count (even with programs of other counts
+// after it: a batch norm's per-channel vectors), when all its inputs are
+// ready by then: ops that do not depend on the steps in between share a
+// step across them. A deferred node is placed just before its first
+// reader instead.
 func (c *compiler) schedule() {
-	last := map[stepKind]int{delegated: -1, fusedKind: -1}
+	lastSegment := -1
+	lastFused := make(map[int]int) // by element count
 	place := func(n *node) {
 		kind := kindOf(n)
 		if kind == nativeKind {
@@ -192,11 +195,14 @@ func (c *compiler) schedule() {
 			c.steps = append(c.steps, &plannedStep{kind: kind, nodes: []*node{n}})
 			return
 		}
-		at := last[kind]
-		join := at >= 0
-		if join && kind == fusedKind {
-			join = c.steps[at].nodes[0].outs[0].shape.Size() == n.outs[0].shape.Size()
+		at, size := lastSegment, n.outs[0].shape.Size()
+		if kind == fusedKind {
+			var ok bool
+			if at, ok = lastFused[size]; !ok {
+				at = -1
+			}
 		}
+		join := at >= 0
 		for _, in := range n.inputs {
 			if s, ok := c.stepOfNode(in.node); ok && s > at {
 				join = false
@@ -204,7 +210,11 @@ func (c *compiler) schedule() {
 		}
 		if !join {
 			at = len(c.steps)
-			last[kind] = at
+			if kind == fusedKind {
+				lastFused[size] = at
+			} else {
+				lastSegment = at
+			}
 			c.steps = append(c.steps, &plannedStep{kind: kind})
 		}
 		c.stepOf[n] = at
