@@ -85,34 +85,66 @@ func (b *BatchNorm) Apply(ctx *context.Context, in []*graph.Node) *graph.Node {
 		axes[i] = i
 	}
 	meanVar, varVar := ctx.GetVariable("moving_mean"), ctx.GetVariable("moving_variance")
-	var mean, variance *graph.Node
-	if ctx.IsTraining(g) {
-		mean = graph.ReduceMean(x, axes...)
-		centred := graph.Sub(x, graph.ExpandLeftToRank(mean, x.Rank()))
-		variance = graph.ReduceMean(graph.Square(centred), axes...)
-		// The stored variance is the unbiased estimate, as TensorFlow's
-		// fused kernel and PyTorch keep it.
-		n := float64(x.Shape().Size() / x.Shape().Dimensions[x.Rank()-1])
-		unbiased := variance
-		if n > 1 {
-			unbiased = graph.MulScalar(variance, n/(n-1))
-		}
-		m := b.momentum()
-		update := func(v *context.Variable, batch *graph.Node) {
-			old := v.ValueGraph(g)
-			batch = graph.StopGradient(batch)
-			if w, ok := ctx.GetGraphParam(g, RecalibrationWeight); ok {
-				w := w.(*graph.Node)
-				v.SetValueGraph(graph.Add(graph.Mul(old, graph.OneMinus(w)), graph.Mul(batch, w)))
-				return
-			}
-			v.SetValueGraph(graph.Add(graph.MulScalar(old, m), graph.MulScalar(batch, 1-m)))
-		}
-		update(meanVar, mean)
-		update(varVar, unbiased)
-	} else {
-		mean, variance = meanVar.ValueGraph(g), varVar.ValueGraph(g)
+	if !ctx.IsTraining(g) {
+		return b.affine(ctx, x, meanVar.ValueGraph(g), varVar.ValueGraph(g))
 	}
+	// The statistics carry no gradient of their own: normalize's custom
+	// gradient accounts for them, in two sums and one pass, where
+	// differentiating the mean and variance ops took several passes more.
+	xs := graph.StopGradient(x)
+	mean := graph.ReduceMean(xs, axes...)
+	centred := graph.Sub(xs, graph.ExpandLeftToRank(mean, x.Rank()))
+	variance := graph.ReduceMean(graph.Square(centred), axes...)
+	// The stored variance is the unbiased estimate, as TensorFlow's fused
+	// kernel and PyTorch keep it.
+	n := float64(x.Shape().Size() / x.Shape().Dimensions[x.Rank()-1])
+	unbiased := variance
+	if n > 1 {
+		unbiased = graph.MulScalar(variance, n/(n-1))
+	}
+	m := b.momentum()
+	update := func(v *context.Variable, batch *graph.Node) {
+		old := v.ValueGraph(g)
+		if w, ok := ctx.GetGraphParam(g, RecalibrationWeight); ok {
+			w := w.(*graph.Node)
+			v.SetValueGraph(graph.Add(graph.Mul(old, graph.OneMinus(w)), graph.Mul(batch, w)))
+			return
+		}
+		v.SetValueGraph(graph.Add(graph.MulScalar(old, m), graph.MulScalar(batch, 1-m)))
+	}
+	update(meanVar, mean)
+	update(varVar, unbiased)
+	inv := graph.Inverse(graph.Sqrt(graph.AddScalar(variance, b.epsilon())))
+	xhat := normalize(x, mean, inv, axes)
+	y := xhat
+	if !b.NoScale {
+		y = graph.Mul(y, graph.ExpandLeftToRank(weight(ctx, g, "gamma"), x.Rank()))
+	}
+	if !b.NoShift {
+		y = graph.Add(y, graph.ExpandLeftToRank(weight(ctx, g, "beta"), x.Rank()))
+	}
+	return y
+}
+
+// normalize returns (x - mean)·inv, mean and inv being the batch's own
+// statistics over axes (without gradients), with the gradient of batch
+// normalization: for an output gradient v, inv·(v - mean(v) - x̂·mean(v·x̂)).
+func normalize(x, mean, inv *graph.Node, axes []int) *graph.Node {
+	r := x.Rank()
+	xhat := graph.Mul(graph.Sub(x, graph.ExpandLeftToRank(mean, r)), graph.ExpandLeftToRank(inv, r))
+	// The identity's gradient is the projection; the product above then
+	// scales it by inv on its way to x.
+	return graph.IdentityWithCustomGradient(xhat, func(xhat, v *graph.Node) *graph.Node {
+		m1 := graph.ExpandLeftToRank(graph.ReduceMean(v, axes...), r)
+		m2 := graph.ExpandLeftToRank(graph.ReduceMean(graph.Mul(v, xhat), axes...), r)
+		return graph.Sub(graph.Sub(v, m1), graph.Mul(xhat, m2))
+	})
+}
+
+// affine normalizes x with stored statistics as one scale and shift per
+// channel, the form the CPU engine folds into the convolution before it.
+func (b *BatchNorm) affine(ctx *context.Context, x, mean, variance *graph.Node) *graph.Node {
+	g := x.Graph()
 	// 1/sqrt rather than Rsqrt, which GoMLX cannot differentiate.
 	std := graph.Sqrt(graph.AddScalar(variance, b.epsilon()))
 	inv := graph.Div(graph.OnesLike(std), std)
