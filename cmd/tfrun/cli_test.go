@@ -148,6 +148,28 @@ func TestBadInputs(t *testing.T) {
 	// The xla engine without a plugin must fail, not fall back to go.
 	wantFailure(t, run(t, []string{"PJRT_PLUGIN_LIBRARY_PATH="}, "bench", "--model", "mlp", "--engine", "xla"), "no PJRT plugin", "never downloads")
 	wantFailure(t, run(t, nil, "bench", "--model", "mlp", "--engine", "xla", "--plugin", "/nonexistent/pjrt.so"), "/nonexistent/pjrt.so")
+	wantFailure(t, run(t, nil, "bench", "--model", "mlp", "--only", "training"), "--only", "training")
+}
+
+// TestBenchOnly times inference alone: the JSON has its time, CPU time and
+// GFLOP/s, and no train step.
+func TestBenchOnly(t *testing.T) {
+	r := run(t, nil, "bench", "--model", "mlp", "--batch", "8", "--input", "28x28x1", "--repeats", "1", "--only", "inference", "--json")
+	if r.code != 0 {
+		t.Fatalf("exit status %d: %s", r.code, r.stderr)
+	}
+	var res map[string]any
+	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil {
+		t.Fatalf("%v: %q", err, r.stdout)
+	}
+	for _, key := range []string{"inference_ms", "inference_gflops", "inference_cpu_ms"} {
+		if v, _ := res[key].(float64); v <= 0 {
+			t.Errorf("%s = %v, want > 0", key, res[key])
+		}
+	}
+	if _, ok := res["train_step_ms"]; ok {
+		t.Errorf("--only inference timed a train step: %v", res)
+	}
 }
 
 func TestTruncatedIDX(t *testing.T) {
