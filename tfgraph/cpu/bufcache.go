@@ -17,17 +17,21 @@ import (
 // a DeepLabV3+-ResNet50 train step (batch 4) took some 100k page faults
 // that caching avoids. Cached buffers survive collections.
 //
-// The cache holds at most twice the bytes one execution has held at once:
-// buffers wait under their shape, so a free buffer of one shape does not
-// serve another, and within that bound a step finds all it needs. The
-// process's peak memory still fell (5.8 to 5.0 GB for that train step), as
-// the garbage the pools left behind is gone. A buffer that does not fit
-// goes back to the adapter.
+// Buffers wait under their shape, so a free buffer of one shape does not
+// serve another. The cache holds as many bytes as an execution has held
+// of each shape at once, summed over the shapes, and at least twice what
+// it held at once in all: then every step of the next such execution finds
+// its buffer. (With twice the peak alone, a U-Net inference, which passes
+// through its shapes in turn, faulted in a third of its buffers afresh at
+// every batch.) The process's peak memory still fell (5.8 to 5.0 GB for
+// that train step), as the garbage the pools left behind is gone. A buffer
+// that does not fit goes back to the adapter.
 type bufCache struct {
-	mu    sync.Mutex
-	free  map[shapeKey][]backends.Buffer
-	bytes int64
-	limit int64
+	mu     sync.Mutex
+	free   map[shapeKey][]backends.Buffer
+	bytes  int64
+	limit  int64
+	misses int // takes that found no buffer
 }
 
 // shapeKey is a shape as a map key; shapes of higher rank are not cached.
@@ -50,10 +54,10 @@ func newBufCache() *bufCache {
 	return &bufCache{free: make(map[shapeKey][]backends.Buffer)}
 }
 
-// raise lets the cache hold twice peak, the most bytes an execution held.
-func (c *bufCache) raise(peak int64) {
+// raise lets the cache hold at least limit bytes.
+func (c *bufCache) raise(limit int64) {
 	c.mu.Lock()
-	c.limit = max(c.limit, 2*peak)
+	c.limit = max(c.limit, limit)
 	c.mu.Unlock()
 }
 
@@ -67,6 +71,7 @@ func (c *bufCache) take(s shapes.Shape) backends.Buffer {
 	defer c.mu.Unlock()
 	list := c.free[k]
 	if len(list) == 0 {
+		c.misses++
 		return nil
 	}
 	buf := list[len(list)-1]

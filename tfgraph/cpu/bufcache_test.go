@@ -98,3 +98,45 @@ func TestBufferReuse(t *testing.T) {
 		}
 	}
 }
+
+// TestCacheServesShapesInTurn runs a chain whose values take a different
+// shape at each step, each dead soon after the next is made, as an
+// inference passes through its resolutions: from the third run on (the
+// first ends before the cache may keep anything) every buffer must come
+// from the cache, though all of them together are more than twice what a
+// run holds at once.
+func TestCacheServesShapesInTurn(t *testing.T) {
+	be := newProfiled(t)
+	defer be.Finalize()
+	exec, err := NewExec(be, func(x *Node) *Node {
+		// Transposes of a non-square tensor: every shape has as many
+		// elements, and no shape serves another.
+		for _, n := range []int{2, 4, 8, 16, 32, 64} {
+			x = Reshape(x, n, -1)
+			x = Sqrt(Abs(AddScalar(Transpose(x, 0, 1), 1)))
+		}
+		// A native reduction: a delegated one would take the buffer over.
+		return ReduceSum(x, 1)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer exec.Finalize()
+	x := randTensor(rand.New(rand.NewPCG(1, 3)), 128, 1024)
+	for i := range 4 {
+		be.cache.mu.Lock()
+		before := be.cache.misses
+		be.cache.mu.Unlock()
+		outs, err := exec.Exec(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		outs[0].FinalizeAll()
+		be.cache.mu.Lock()
+		missed := be.cache.misses - before
+		be.cache.mu.Unlock()
+		if i > 1 && missed > 0 {
+			t.Errorf("run %d: %d buffers were not in the cache", i, missed)
+		}
+	}
+}

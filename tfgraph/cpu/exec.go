@@ -77,23 +77,51 @@ type run struct {
 	bufs  []backends.Buffer
 	owned []bool // whether this execution may free or donate the buffer
 	left  []int  // readers still to come
-	// held counts the bytes of the owned buffers, peak its maximum.
-	held, peak int64
+	// held counts the bytes of the owned buffers, peak its maximum; heldBy
+	// and peakBy the same for each shape.
+	held, peak     int64
+	heldBy, peakBy map[shapeKey]int64
 }
 
 // own makes buf, which this execution may free, slot s's buffer.
 func (r *run) own(s int, buf backends.Buffer) {
 	r.bufs[s], r.owned[s] = buf, true
-	r.held += int64(r.e.slotShapes[s].Memory())
+	size := int64(r.e.slotShapes[s].Memory())
+	r.held += size
 	r.peak = max(r.peak, r.held)
+	if k, ok := keyOfShape(r.e.slotShapes[s]); ok {
+		r.heldBy[k] += size
+		r.peakBy[k] = max(r.peakBy[k], r.heldBy[k])
+	}
 }
 
 // disown forgets slot s's buffer, which has been handed on.
 func (r *run) disown(s int) {
 	if r.owned[s] {
-		r.held -= int64(r.e.slotShapes[s].Memory())
+		size := int64(r.e.slotShapes[s].Memory())
+		r.held -= size
+		if k, ok := keyOfShape(r.e.slotShapes[s]); ok {
+			r.heldBy[k] -= size
+		}
 	}
 	r.bufs[s], r.owned[s] = nil, false
+}
+
+// cacheNeed is what the buffer cache must hold for the next run like this
+// one to find every buffer it needs: as many buffers of each shape as this
+// one held at once, and room for its inputs, which callers finalize into
+// the cache too. Buffers wait under their shape, so that is more than the
+// peak when shapes come and go (an inference passes through each of its
+// shapes in turn); twice the peak is kept as the floor.
+func (r *run) cacheNeed() int64 {
+	var need int64
+	for _, b := range r.peakBy {
+		need += b
+	}
+	for _, s := range r.e.paramShapes {
+		need += int64(s.Memory())
+	}
+	return max(2*r.peak, need)
 }
 
 // release drops one reader of slot s; after the last, an owned buffer goes
@@ -127,7 +155,7 @@ func (e *Executable) Execute(inputs []backends.Buffer, donate []bool, _ backends
 		return nil, fmt.Errorf("cpu executable %q: %d inputs given, %d expected", e.name, len(inputs), len(e.paramSlots))
 	}
 	r := &run{e: e, bufs: make([]backends.Buffer, len(e.slotShapes)), owned: make([]bool, len(e.slotShapes)),
-		left: append([]int(nil), e.uses...)}
+		left: append([]int(nil), e.uses...), heldBy: make(map[shapeKey]int64), peakBy: make(map[shapeKey]int64)}
 	for i, buf := range inputs {
 		shape, err := e.backend.BufferShape(buf)
 		if err != nil {
@@ -190,7 +218,7 @@ func (e *Executable) Execute(inputs []backends.Buffer, donate []bool, _ backends
 		}
 		r.release(s)
 	}
-	e.backend.cache.raise(r.peak)
+	e.backend.cache.raise(r.cacheNeed())
 	return outs, nil
 }
 
