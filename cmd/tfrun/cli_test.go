@@ -65,6 +65,20 @@ func runIn(t *testing.T, dir string, env []string, args ...string) result {
 
 // wantFailure checks the contract for bad input: exit status 2 and one line
 // on stderr that names the culprit.
+// runJSON runs tfrun with args, which must succeed, and decodes its
+// standard output into v.
+func runJSON(t *testing.T, v any, args ...string) result {
+	t.Helper()
+	r := run(t, nil, args...)
+	if r.code != 0 {
+		t.Fatalf("tfrun %s: exit status %d: %s", args[0], r.code, r.stderr)
+	}
+	if err := json.Unmarshal([]byte(r.stdout), v); err != nil {
+		t.Fatalf("tfrun %s: %v in %q", args[0], err, r.stdout)
+	}
+	return r
+}
+
 func wantFailure(t *testing.T, r result, mentions ...string) {
 	t.Helper()
 	if r.code != 2 {
@@ -154,14 +168,8 @@ func TestBadInputs(t *testing.T) {
 // TestBenchOnly times inference alone: the JSON has its time, CPU time and
 // GFLOP/s, and no train step.
 func TestBenchOnly(t *testing.T) {
-	r := run(t, nil, "bench", "--model", "mlp", "--batch", "8", "--input", "28x28x1", "--repeats", "1", "--only", "inference", "--json")
-	if r.code != 0 {
-		t.Fatalf("exit status %d: %s", r.code, r.stderr)
-	}
 	var res map[string]any
-	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil {
-		t.Fatalf("%v: %q", err, r.stdout)
-	}
+	runJSON(t, &res, "bench", "--model", "mlp", "--batch", "8", "--input", "28x28x1", "--repeats", "1", "--only", "inference", "--json")
 	for _, key := range []string{"inference_ms", "inference_gflops", "inference_cpu_ms"} {
 		if v, _ := res[key].(float64); v <= 0 {
 			t.Errorf("%s = %v, want > 0", key, res[key])
@@ -217,14 +225,8 @@ func TestTrainEvalPredict(t *testing.T) {
 	if !strings.HasPrefix(string(csv), "epoch,accuracy,loss,lr,val_accuracy,val_loss\n") {
 		t.Errorf("history.csv header: %q", strings.SplitN(string(csv), "\n", 2)[0])
 	}
-	r = run(t, nil, "eval", "--model", out, "--data", "mnist:test", "--json")
-	if r.code != 0 {
-		t.Fatalf("eval failed: %s", r.stderr)
-	}
 	var ev classReport
-	if err := json.Unmarshal([]byte(r.stdout), &ev); err != nil {
-		t.Fatalf("eval --json: %v in %q", err, r.stdout)
-	}
+	runJSON(t, &ev, "eval", "--model", out, "--data", "mnist:test", "--json")
 	if ev.N != 10000 || ev.Accuracy < 0.85 || len(ev.ConfusionMatrix) != 10 {
 		t.Errorf("eval: n %d accuracy %.3f rows %d", ev.N, ev.Accuracy, len(ev.ConfusionMatrix))
 	}
@@ -314,14 +316,8 @@ train: {optimizer: adam, learning_rate: 0.01, loss: bce+dice, batch_size: 6, epo
 		t.Errorf("test.json: %+v", rep)
 	}
 	preview := filepath.Join(dir, "grid.png")
-	r := run(t, nil, "eval", "--model", out, "--images", root+"/image", "--masks", root+"/label", "--json", "--batch", "50", "--preview", preview)
-	if r.code != 0 {
-		t.Fatalf("eval failed: %s", r.stderr)
-	}
 	var all segReport
-	if err := json.Unmarshal([]byte(r.stdout), &all); err != nil {
-		t.Fatalf("%v in %q", err, r.stdout)
-	}
+	runJSON(t, &all, "eval", "--model", out, "--images", root+"/image", "--masks", root+"/label", "--json", "--batch", "50", "--preview", preview)
 	if all.NPixels != 500*32*32 {
 		t.Errorf("eval over the folders counted %d pixels, want %d", all.NPixels, 500*32*32)
 	}
@@ -335,7 +331,7 @@ train: {optimizer: adam, learning_rate: 0.01, loss: bce+dice, batch_size: 6, epo
 		}
 	}
 	masks := filepath.Join(dir, "masks")
-	r = run(t, nil, "predict", "--model", out, "--input", root+"/image/sea_ice_001.jpg", "--input", root+"/image/sea_ice_002.jpg", "--out", masks)
+	r := run(t, nil, "predict", "--model", out, "--input", root+"/image/sea_ice_001.jpg", "--input", root+"/image/sea_ice_002.jpg", "--out", masks)
 	if r.code != 0 {
 		t.Fatalf("predict failed: %s", r.stderr)
 	}

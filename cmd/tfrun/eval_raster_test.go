@@ -67,14 +67,8 @@ func TestEvalRaster(t *testing.T) {
 	}
 
 	reportDir := filepath.Join(dir, "report")
-	r := run(t, nil, "eval", "--model", model, "--raster", scene, "--reference", lulc, "--columns", "60:100", "--json", "--report", reportDir)
-	if r.code != 0 {
-		t.Fatalf("eval failed: %s", r.stderr)
-	}
 	var ev rasterEval
-	if err := json.Unmarshal([]byte(r.stdout), &ev); err != nil {
-		t.Fatalf("%v in %q", err, r.stdout)
-	}
+	r := runJSON(t, &ev, "eval", "--model", model, "--raster", scene, "--reference", lulc, "--columns", "60:100", "--json", "--report", reportDir)
 	var sum int64
 	for _, row := range ev.ConfusionMatrix {
 		for _, v := range row {
@@ -115,14 +109,8 @@ func TestEvalRaster(t *testing.T) {
 	// The same assessment against the GeoPackage the raster was made from:
 	// rasterized onto the scene's grid, it must give the same matrix.
 	gpkg := eolearn + "lulc.gpkg"
-	r = run(t, nil, "eval", "--model", model, "--raster", scene, "--reference", gpkg, "--attr", "LULC_ID", "--columns", "60:100", "--json")
-	if r.code != 0 {
-		t.Fatalf("eval with a vector reference failed: %s", r.stderr)
-	}
 	var vev rasterEval
-	if err := json.Unmarshal([]byte(r.stdout), &vev); err != nil {
-		t.Fatalf("%v in %q", err, r.stdout)
-	}
+	runJSON(t, &vev, "eval", "--model", model, "--raster", scene, "--reference", gpkg, "--attr", "LULC_ID", "--columns", "60:100", "--json")
 	if vm, _ := json.Marshal(vev.ConfusionMatrix); string(vm) != mustJSON(t, ev.ConfusionMatrix) || vev.Reference != gpkg {
 		t.Errorf("vector reference %s gives matrix %s, want the raster's %s", vev.Reference, vm, mustJSON(t, ev.ConfusionMatrix))
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,14 +23,8 @@ func needSharedPath(t *testing.T, p string) {
 // inspectJSON runs inspect --json and decodes its output.
 func inspectJSON(t *testing.T, path string) map[string]any {
 	t.Helper()
-	r := run(t, nil, "inspect", "--json", path)
-	if r.code != 0 {
-		t.Fatalf("inspect %s: exit %d: %s", path, r.code, r.stderr)
-	}
 	var out map[string]any
-	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil {
-		t.Fatalf("inspect --json output is not JSON: %v\n%s", err, r.stdout)
-	}
+	runJSON(t, &out, "inspect", "--json", path)
 	return out
 }
 

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
@@ -83,14 +82,8 @@ train: {optimizer: adam, learning_rate: 0.005, loss: ce, batch_size: 8, epochs: 
 	if r := run(t, nil, "train", "--config", cfg, "--out", model, "--quiet"); r.code != 0 {
 		t.Fatalf("train failed: %s", r.stderr)
 	}
-	r := run(t, nil, "eval", "--model", model, "--raster", landsat, "--reference", labels, "--rows", "240:352", "--json")
-	if r.code != 0 {
-		t.Fatalf("eval failed: %s", r.stderr)
-	}
 	var ev rasterEval
-	if err := json.Unmarshal([]byte(r.stdout), &ev); err != nil {
-		t.Fatalf("%v in %q", err, r.stdout)
-	}
+	runJSON(t, &ev, "eval", "--model", model, "--raster", landsat, "--reference", labels, "--rows", "240:352", "--json")
 	var majority int64
 	for _, c := range ev.Classes {
 		majority = max(majority, c.Support)
