@@ -210,18 +210,26 @@ func BlockedLayouts(s *ConvSpec, bias, relu bool) (src, dst bool) {
 	if s.Validate() != nil {
 		return false, false
 	}
+	_ = onWorker(func() {
+		if p := forwardPlan(s, bias, relu); p != nil {
+			src, dst = C.tf_plan_blocked(p, 0) != 0, C.tf_plan_blocked(p, 2) != 0
+		}
+	})
+	return src, dst
+}
+
+// forwardPlan is the oneDNN primitive that runs the forward convolution s,
+// or nil where tfrun's own kernels do. Must run on the worker thread.
+func forwardPlan(s *ConvSpec, bias, relu bool) *C.tf_plan {
 	e := Epilogue{ReLU: relu}
 	if bias {
 		e.Bias = []float32{}
 	}
-	_ = onWorker(func() {
-		p := planFor(int(KindForward), s, e.flags())
-		if p.c == nil || p.gemm && depthwise2D(s) {
-			return
-		}
-		src, dst = C.tf_plan_blocked(p.c, 0) != 0, C.tf_plan_blocked(p.c, 2) != 0
-	})
-	return src, dst
+	p := planFor(int(KindForward), s, e.flags())
+	if p.gemm && depthwise2D(s) {
+		return nil
+	}
+	return p.c
 }
 
 // PrepareWeights returns the dense weights of the forward convolution s
@@ -235,19 +243,15 @@ func PrepareWeights(s *ConvSpec, bias, relu bool, dense []float32) ([]float32, e
 	if len(dense) != s.WeightsLen() {
 		return nil, fmt.Errorf("kernels: %d weights for %d", len(dense), s.WeightsLen())
 	}
-	e := Epilogue{ReLU: relu}
-	if bias {
-		e.Bias = []float32{}
-	}
 	var out []float32
 	var failed error
 	err := onWorker(func() {
-		p := planFor(int(KindForward), s, e.flags())
-		if p.c == nil || p.gemm && depthwise2D(s) {
+		p := forwardPlan(s, bias, relu)
+		if p == nil {
 			return
 		}
-		out = make([]float32, (int(C.tf_plan_weights_size(p.c))+3)/4)
-		if rc := C.tf_plan_weights(p.c, ptr(dense), ptr(out)); rc != 0 {
+		out = make([]float32, (int(C.tf_plan_weights_size(p))+3)/4)
+		if rc := C.tf_plan_weights(p, ptr(dense), ptr(out)); rc != 0 {
 			out, failed = nil, errors.New("kernels: oneDNN weights reorder failed (status "+strconv.Itoa(int(rc))+")")
 		}
 	})
