@@ -375,16 +375,9 @@ func (c *convOp) run(ins, outs []any) error {
 			}
 			return kernels.ConvForwardThen(&p.spec, x[c.srcOff:], p.wei, kernels.Epilogue{Bias: p.bias, ReLU: c.relu}, out)
 		}
-		e := kernels.Epilogue{ReLU: c.relu}
-		if c.bias {
-			e.Bias = ins[2].([]float32)
-		}
-		w := c.weights.pack(k)
+		w, bias := c.foldedWeights(ins[1:])
 		defer scratchFloats.put(w)
-		if c.scale {
-			e.Bias = scaleWeights(w, e.Bias, ins[len(ins)-2].([]float32), ins[len(ins)-1].([]float32))
-		}
-		return kernels.ConvForwardThen(&c.spec, x[c.srcOff:], w, e, out)
+		return kernels.ConvForwardThen(&c.spec, x[c.srcOff:], w, kernels.Epilogue{Bias: bias, ReLU: c.relu}, out)
 	case kernels.KindBackwardData:
 		if c.clearOut {
 			clear(out)
@@ -401,6 +394,23 @@ func (c *convOp) run(ins, outs []any) error {
 		c.weights.unpack(packed, out)
 		return nil
 	}
+}
+
+// foldedWeights packs a forward pass's kernel, the first of its weight
+// operands (kernel, then bias, scale and shift as the op has them), into a
+// slice from scratchFloats and returns it with the bias to add: the bias
+// operand, if any, and with a folded batch norm both scaled and the shift
+// added.
+func (c *convOp) foldedWeights(operands []any) (w, bias []float32) {
+	w = c.weights.pack(operands[0].([]float32))
+	if c.bias {
+		bias = operands[1].([]float32)
+	}
+	if c.scale {
+		n := len(operands)
+		bias = scaleWeights(w, bias, operands[n-2].([]float32), operands[n-1].([]float32))
+	}
+	return w, bias
 }
 
 // scaleWeights multiplies each output channel's packed weights w, dense

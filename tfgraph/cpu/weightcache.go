@@ -21,7 +21,7 @@ import (
 // preparedWeights are a convolution's weights as its pass reads them, with
 // copies of the operands they came from.
 type preparedWeights struct {
-	operands [][]float32 // kernel, then bias, scale and shift as the op has them
+	operands []any // copies of the kernel, then bias, scale and shift as the op has them
 	wei      []float32
 	bias     []float32
 	spec     kernels.ConvSpec
@@ -58,7 +58,7 @@ func (p *preparedWeights) matches(operands []any) bool {
 		return false
 	}
 	for i, o := range operands {
-		if !bytes.Equal(floatBytes(o.([]float32)), floatBytes(p.operands[i])) {
+		if !bytes.Equal(floatBytes(o.([]float32)), floatBytes(p.operands[i].([]float32))) {
 			return false
 		}
 	}
@@ -76,15 +76,9 @@ func (c *convOp) prepared(operands []any) (*preparedWeights, error) {
 	for _, o := range operands {
 		p.operands = append(p.operands, slices.Clone(o.([]float32)))
 	}
-	w := c.weights.pack(p.operands[0])
+	w, bias := c.foldedWeights(p.operands)
 	defer scratchFloats.put(w)
-	if c.bias {
-		p.bias = p.operands[1]
-	}
-	if c.scale {
-		n := len(p.operands)
-		p.bias = scaleWeights(w, p.bias, p.operands[n-2], p.operands[n-1])
-	}
+	p.bias = bias
 	wei, err := kernels.PrepareWeights(&c.spec, p.bias != nil, c.relu, w)
 	if err != nil {
 		return nil, err
