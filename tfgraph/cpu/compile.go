@@ -59,6 +59,7 @@ func (b *Builder) Compile(outputs []backends.Op, shardings []*backends.ShardingS
 	}
 	enableWeightCaches(e.steps)
 	e.slotShapes = c.slotShapes
+	e.classifySlots()
 	e.uses = make([]int, len(c.slotShapes))
 	for _, st := range e.steps {
 		for _, s := range st.inputs {
@@ -299,12 +300,16 @@ func (c *compiler) constantBuffer(e *Executable, v *value) (int, error) {
 	return s, nil
 }
 
-func (c *compiler) nativeStep(e *Executable, n *node) (*step, error) {
-	out := n.outs[0]
-	if w, ok := c.writes[out]; ok {
-		out = w
+// written is the value a native step's node writes.
+func (c *compiler) written(n *node) *value {
+	if w, ok := c.writes[n.outs[0]]; ok {
+		return w
 	}
-	st := &step{native: n.native, name: n.native.String(), outputs: []int{c.slot(out)}}
+	return n.outs[0]
+}
+
+func (c *compiler) nativeStep(e *Executable, n *node) (*step, error) {
+	st := &step{native: n.native, name: n.native.String(), outputs: []int{c.slot(c.written(n))}}
 	return st, c.nativeInputs(e, st, n.inputs)
 }
 
@@ -467,6 +472,11 @@ func (c *compiler) fuseSums() {
 		return
 	}
 	c.steps = slices.DeleteFunc(c.steps, func(ps *plannedStep) bool { return ps == nil })
+	c.indexSteps()
+}
+
+// indexSteps records the step of every node after steps have moved.
+func (c *compiler) indexSteps() {
 	for i, ps := range c.steps {
 		for _, n := range append(ps.nodes, ps.sums...) {
 			c.stepOf[n] = i

@@ -46,8 +46,12 @@ type Executable struct {
 	steps       []*step
 	consts      []constSlot
 	slotShapes  []shapes.Shape
-	uses        []int // readers of each slot: steps, plus one per appearance among the outputs
-	finalized   bool
+	// slotClass numbers each slot's shape among the executable's distinct
+	// cacheable shapes (classes of them), -1 for the others.
+	slotClass []int
+	classes   int
+	uses      []int // readers of each slot: steps, plus one per appearance among the outputs
+	finalized bool
 }
 
 var _ backends.Executable = (*Executable)(nil)
@@ -78,9 +82,27 @@ type run struct {
 	owned []bool // whether this execution may free or donate the buffer
 	left  []int  // readers still to come
 	// held counts the bytes of the owned buffers, peak its maximum; heldBy
-	// and peakBy the same for each shape.
+	// and peakBy the same for each shape class.
 	held, peak     int64
-	heldBy, peakBy map[shapeKey]int64
+	heldBy, peakBy []int64
+}
+
+// classifySlots sets slotClass and classes from slotShapes.
+func (e *Executable) classifySlots() {
+	class := make(map[shapeKey]int)
+	e.slotClass = make([]int, len(e.slotShapes))
+	for s, shape := range e.slotShapes {
+		k, ok := keyOfShape(shape)
+		if !ok {
+			e.slotClass[s] = -1
+			continue
+		}
+		if _, seen := class[k]; !seen {
+			class[k] = len(class)
+		}
+		e.slotClass[s] = class[k]
+	}
+	e.classes = len(class)
 }
 
 // own makes buf, which this execution may free, slot s's buffer.
@@ -89,7 +111,7 @@ func (r *run) own(s int, buf backends.Buffer) {
 	size := int64(r.e.slotShapes[s].Memory())
 	r.held += size
 	r.peak = max(r.peak, r.held)
-	if k, ok := keyOfShape(r.e.slotShapes[s]); ok {
+	if k := r.e.slotClass[s]; k >= 0 {
 		r.heldBy[k] += size
 		r.peakBy[k] = max(r.peakBy[k], r.heldBy[k])
 	}
@@ -100,7 +122,7 @@ func (r *run) disown(s int) {
 	if r.owned[s] {
 		size := int64(r.e.slotShapes[s].Memory())
 		r.held -= size
-		if k, ok := keyOfShape(r.e.slotShapes[s]); ok {
+		if k := r.e.slotClass[s]; k >= 0 {
 			r.heldBy[k] -= size
 		}
 	}
@@ -155,7 +177,7 @@ func (e *Executable) Execute(inputs []backends.Buffer, donate []bool, _ backends
 		return nil, fmt.Errorf("cpu executable %q: %d inputs given, %d expected", e.name, len(inputs), len(e.paramSlots))
 	}
 	r := &run{e: e, bufs: make([]backends.Buffer, len(e.slotShapes)), owned: make([]bool, len(e.slotShapes)),
-		left: append([]int(nil), e.uses...), heldBy: make(map[shapeKey]int64), peakBy: make(map[shapeKey]int64)}
+		left: append([]int(nil), e.uses...), heldBy: make([]int64, e.classes), peakBy: make([]int64, e.classes)}
 	for i, buf := range inputs {
 		shape, err := e.backend.BufferShape(buf)
 		if err != nil {

@@ -61,14 +61,6 @@ func (lp *layoutPlan) convStep(i int) (*node, *convOp) {
 	return ps.nodes[0], op
 }
 
-// written is the value a native step's node writes.
-func (c *compiler) written(n *node) *value {
-	if w, ok := c.writes[n.outs[0]]; ok {
-		return w
-	}
-	return n.outs[0]
-}
-
 // blockLayouts decides which values stay blocked and rewrites the steps to
 // match; it returns outs, blocked ones replaced by their copies.
 func (c *compiler) blockLayouts(outs []*value) []*value {
@@ -288,10 +280,6 @@ func (lp *layoutPlan) rewrite(candidates map[int]bool, layouts map[*value]*block
 		}
 	}
 	c.steps = steps
-	for i, ps := range steps {
-		for _, n := range append(ps.nodes, ps.sums...) {
-			c.stepOf[n] = i
-		}
-	}
+	c.indexSteps()
 	return outs
 }
