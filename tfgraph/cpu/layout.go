@@ -42,10 +42,9 @@ type layoutPlan struct {
 	c       *compiler
 	readers map[*value][]int // steps reading each value from outside
 	isOut   map[*value]bool
-	// For each forward convolution step that might write a blocked value:
-	// whether its primitive takes a blocked source and gives a blocked
-	// destination.
-	srcOK, dstOK map[int]bool
+	// For each forward convolution step: whether its primitive takes a
+	// blocked source.
+	srcOK map[int]bool
 }
 
 // convStep returns the forward convolution of native step i, or nil.
@@ -65,7 +64,7 @@ func (lp *layoutPlan) convStep(i int) (*node, *convOp) {
 // match; it returns outs, blocked ones replaced by their copies.
 func (c *compiler) blockLayouts(outs []*value) []*value {
 	lp := &layoutPlan{c: c, readers: make(map[*value][]int), isOut: make(map[*value]bool),
-		srcOK: make(map[int]bool), dstOK: make(map[int]bool)}
+		srcOK: make(map[int]bool)}
 	for i, ps := range c.steps {
 		for _, n := range ps.nodes {
 			for _, in := range n.inputs {
@@ -88,8 +87,9 @@ func (c *compiler) blockLayouts(outs []*value) []*value {
 		if !slices.Equal(w.shape.Dimensions, n.outs[0].shape.Dimensions) {
 			continue // a folded reshape
 		}
-		lp.srcOK[i], lp.dstOK[i] = kernels.BlockedLayouts(&op.spec, op.bias || op.scale, op.relu)
-		if lp.dstOK[i] {
+		var dstOK bool
+		lp.srcOK[i], dstOK = kernels.BlockedLayouts(&op.spec, op.bias || op.scale, op.relu)
+		if dstOK {
 			candidates[i] = true
 		}
 	}
